@@ -1,0 +1,48 @@
+# lenssbi: make demo (main job), make test (the tests). See README.md.
+SHELL := /bin/bash
+export GOEXPERIMENT := simd
+GO ?= go
+BIN := bin/lenssbi
+SHARED ?= ../shared
+DEMO_N ?= 1000
+
+.PHONY: all build demo test vet fmt-check bench tables check-tables clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./pkg/cmd/lenssbi
+
+## demo: simulate 1,000 DELVE lenses, summarise them and draw a contact sheet.
+demo: build
+	@mkdir -p out
+	$(BIN) simulate --preset delve --n $(DEMO_N) --seed 1 --size 48 --out out/demo.fits --force
+	$(BIN) inspect out/demo.fits
+	$(BIN) render out/demo.fits --out out/demo-grid.png --force
+	@echo "contact sheet: out/demo-grid.png"
+
+## test: formatting, vet and the whole Go test suite.
+test: fmt-check vet
+	$(GO) test -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+## bench: simulator throughput (lenses/s) and the physics kernels.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./pkg/...
+
+## tables: regenerate data/tables from ../shared/data.
+tables:
+	$(GO) run ./pkg/cmd/gentables -shared $(SHARED) -out data/tables
+
+## check-tables: fail if data/tables differ from a fresh generation.
+check-tables:
+	$(GO) run ./pkg/cmd/gentables -shared $(SHARED) -out data/tables -check
+
+clean:
+	rm -rf bin out
