@@ -6,7 +6,7 @@ BIN := bin/lenssbi
 SHARED ?= ../shared
 DEMO_N ?= 1000
 
-.PHONY: all build demo test vet fmt-check bench tables check-tables clean
+.PHONY: all build demo figures test vet fmt-check bench tables check-tables clean
 
 all: build
 
@@ -20,6 +20,11 @@ demo: build
 	$(BIN) inspect out/demo.fits
 	$(BIN) render out/demo.fits --out out/demo-grid.png --force
 	@echo "contact sheet: out/demo-grid.png"
+
+## figures: regenerate the README's figures from a make demo run.
+figures: demo
+	@mkdir -p data/figures
+	cp out/demo-grid.png data/figures/demo-grid.png
 
 ## test: formatting, vet and the whole Go test suite.
 test: fmt-check vet
@@ -36,13 +41,15 @@ fmt-check:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./pkg/...
 
-## tables: regenerate data/tables from ../shared/data.
+## tables: regenerate data/tables and data/presets from ../shared/data.
 tables:
 	$(GO) run ./pkg/cmd/gentables -shared $(SHARED) -out data/tables
+	$(GO) run ./pkg/survey/internal/genpresets -shared $(SHARED) -out data/presets
 
-## check-tables: fail if data/tables differ from a fresh generation.
+## check-tables: fail if data/tables or data/presets differ from a fresh generation.
 check-tables:
 	$(GO) run ./pkg/cmd/gentables -shared $(SHARED) -out data/tables -check
+	$(GO) run ./pkg/survey/internal/genpresets -shared $(SHARED) -out data/presets -check
 
 clean:
 	rm -rf bin out
