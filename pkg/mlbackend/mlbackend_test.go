@@ -1,0 +1,61 @@
+package mlbackend
+
+import (
+	"testing"
+
+	"github.com/gomlx/gomlx/core/graph"
+)
+
+func TestSpec(t *testing.T) {
+	t.Setenv("GOMLX_BACKEND", "")
+	if got := Spec(""); got != GoConfig {
+		t.Errorf("default spec %q, want %q", got, GoConfig)
+	}
+	t.Setenv("GOMLX_BACKEND", "xla:cpu")
+	if got := Spec(""); got != "xla:cpu" {
+		t.Errorf("GOMLX_BACKEND not honoured: %q", got)
+	}
+	if got := Spec("go"); got != GoConfig {
+		t.Errorf("explicit go: %q", got)
+	}
+}
+
+// TestGoBackendComputes runs a graph on the default backend: x^2 + 1.
+func TestGoBackendComputes(t *testing.T) {
+	t.Setenv("GOMLX_BACKEND", "")
+	b, err := New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := graph.NewExec(b, func(x *graph.Node) *graph.Node { return graph.AddScalar(graph.Mul(x, x), 1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Exec([]float32{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out[0].Value().([]float32)
+	for i, want := range []float32{2, 5, 10} {
+		if got[i] != want {
+			t.Fatalf("got %v", got)
+		}
+	}
+}
+
+func TestUnknownBackend(t *testing.T) {
+	if _, err := New("tpu"); err == nil {
+		t.Error("unknown backend accepted")
+	}
+}
+
+// TestMissingXLAPlugin: asking for XLA without a plugin is an error, never a
+// hang or a download.
+func TestMissingXLAPlugin(t *testing.T) {
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir())
+	if _, err := New("xla:cpu"); err == nil {
+		t.Skip("an XLA CPU plugin is installed here")
+	} else {
+		t.Logf("error as expected: %v", err)
+	}
+}
