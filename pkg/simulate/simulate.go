@@ -192,6 +192,13 @@ type worker struct {
 	// noPrescreen disables the cheap pre-screens (tests prove they only
 	// remove candidates that fail the full cuts).
 	noPrescreen bool
+	// lastMu and lastSNR record the last candidate's rendered magnification
+	// and best-band SNR (-1 where the candidate was rejected before they
+	// were computed); tests use them.
+	lastMu, lastSNR float64
+	// per band, for the current candidate: source flux rate [e-/s], 1/bkg
+	// and the largest tap of the 2-D PSF kernel
+	flux, invBkg, kmax []float64
 }
 
 func (s *Simulator) newWorker() *worker {
@@ -204,6 +211,9 @@ func (s *Simulator) newWorker() *worker {
 	w.lenC = make([][]float64, nb)
 	w.kern = make([][]float64, nb)
 	w.snr = make([]float64, nb)
+	w.flux = make([]float64, nb)
+	w.invBkg = make([]float64, nb)
+	w.kmax = make([]float64, nb)
 	w.model = make([]float64, s.cfg.Size*s.cfg.Size)
 	return w
 }
@@ -234,6 +244,7 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	s := w.s
 	cfg := &s.cfg
 	r := w.rng
+	w.lastMu, w.lastSNR = -1, -1
 	sys := s.pop.Draw(r)
 	cfg.Preset.SampleConditions(r, w.cond)
 	d, src := &sys.Deflector, &sys.Source
@@ -242,9 +253,15 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	margin := 0
 	for b := range s.bands {
 		w.kern[b] = survey.GaussianKernel1D(w.cond[b].Seeing/s.pix, w.kern[b][:0])
-		if h := len(w.kern[b]) / 2; h > margin {
+		h := len(w.kern[b]) / 2
+		if h > margin {
 			margin = h
 		}
+		w.kmax[b] = w.kern[b][h] * w.kern[b][h]
+		band := &cfg.Preset.Bands[b]
+		_, bkg := cfg.Preset.PixelVariance(band, w.cond[b])
+		w.invBkg[b] = 1 / bkg
+		w.flux[b] = band.FluxRate(src.Mags[b])
 	}
 	n := cfg.Size + 2*margin
 	np := n * n
@@ -282,9 +299,31 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	rimg := 1.3*(sys.ThetaE+beta+rcut) + 2*s.pix
 	keep := cfg.Cuts.Disabled
 
-	// Analytic pre-screen: no rendering, rejects most faint sources.
-	if !keep && !w.noPrescreen && w.snrBoundAnalytic(&sys, magnificationBound(&sys)) < cfg.Cuts.MinSNR {
-		return false, nil
+	// Analytic pre-screens, no rendering: the SNR cap (snrCap) at a generous
+	// magnification bound, then at the polar-integral magnification
+	// (muPolar) with a margin for the renderer's discretisation.
+	ss := int(math.Ceil(2 * s.pix / hMinor))
+	ss = max(2, min(ss, cfg.Supersample))
+	if cfg.Supersample == 1 {
+		ss = 1
+	}
+	i0a := s.pix * s.pix / (2 * math.Pi * h * h) // unit-flux central SB x pixel area
+	if !keep && !w.noPrescreen {
+		if w.snrCap(magnificationBound(&sys), i0a) < cfg.Cuts.MinSNR {
+			return false, nil
+		}
+		// Only where the full render resolves the source (sub-pixels at most
+		// twice its minor-axis scale length); below that the rendered
+		// magnification is dominated by sampling noise.
+		if hMinor*float64(ss) >= 0.5*s.pix {
+			mp := muPolarMargin * muPolar(&lm, &sys, h)
+			if mp < cfg.Cuts.MinMagnification || w.snrCap(mp, i0a) < cfg.Cuts.MinSNR {
+				return false, nil
+			}
+			if w.snrSq(muPolarMargin*muPolar(&lm, &sys, h/2), h) < cfg.Cuts.MinSNR {
+				return false, nil
+			}
+		}
 	}
 
 	// Pre-screen at one sample per pixel for sources resolved by the pixel
@@ -293,7 +332,8 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	// that nothing it rejects would pass the full cuts).
 	if !keep && !w.noPrescreen && hMinor >= 0.5*s.pix {
 		mu1 := w.renderSource(lm, sersicSrc, src.X, src.Y, n, d.X, d.Y, rimg, 0, 1)
-		if 1.5*mu1 < cfg.Cuts.MinMagnification || 2*w.snrBound(src.Mags) < cfg.Cuts.MinSNR {
+		if 1.5*mu1 < cfg.Cuts.MinMagnification || 2*w.snrBound(src.Mags) < cfg.Cuts.MinSNR ||
+			w.snrCap(1.5*mu1, i0a) < cfg.Cuts.MinSNR {
 			return false, nil
 		}
 	}
@@ -301,17 +341,13 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	// Full render: sub-pixels fine enough for the source's minor-axis scale
 	// length, in the pixels whose centre maps within 4 scale lengths (plus the
 	// pixel's footprint) of the source centre.
-	ss := int(math.Ceil(2 * s.pix / hMinor))
-	ss = max(2, min(ss, cfg.Supersample))
-	if cfg.Supersample == 1 {
-		ss = 1
-	}
 	mu := w.renderSource(lm, sersicSrc, src.X, src.Y, n, d.X, d.Y, rimg, 4*h, ss)
+	w.lastMu = mu
 	if !keep && mu < cfg.Cuts.MinMagnification {
 		return false, nil
 	}
-	// Cheap upper bound on the SNR before the PSF.
-	if !keep && w.snrBound(src.Mags) < cfg.Cuts.MinSNR {
+	// Cheap upper bounds on the SNR before the PSF (both exact bounds).
+	if !keep && (w.snrCap(mu, i0a) < cfg.Cuts.MinSNR || w.snrBound(src.Mags) < cfg.Cuts.MinSNR) {
 		return false, nil
 	}
 
@@ -346,6 +382,7 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 			best, bestSNR = b, snr
 		}
 	}
+	w.lastSNR = bestSNR
 	if !keep {
 		if bestSNR < cfg.Cuts.MinSNR {
 			return false, nil
@@ -571,27 +608,4 @@ func magnificationBound(sys *population.System) float64 {
 	beta := math.Hypot(src.X-d.X, src.Y-d.Y)
 	dist := math.Max(beta-rc, h)
 	return 2 * (2*sys.ThetaE/dist + 2)
-}
-
-// snrBoundAnalytic bounds the best band's SNR without rendering: the
-// thresholded SNR is at most sqrt(S_max S_tot / bkg), where S_tot <= mu F and
-// S_max, the brightest unconvolved pixel, is at most the source's central
-// surface brightness times the pixel area (lensing conserves surface
-// brightness) and at most S_tot.
-func (w *worker) snrBoundAnalytic(sys *population.System, muMax float64) float64 {
-	src := &sys.Source
-	const bn1 = 1.6783469900166612
-	h := src.Re / bn1
-	i0 := 1 / (2 * math.Pi * h * h) // central surface brightness of a unit-flux disc
-	area := w.s.pix * w.s.pix
-	best := 0.0
-	for b := range w.s.bands {
-		band := &w.s.cfg.Preset.Bands[b]
-		_, bkg := w.s.cfg.Preset.PixelVariance(band, w.cond[b])
-		f := band.FluxRate(src.Mags[b])
-		stot := muMax * f
-		smax := math.Min(i0*area*f, stot)
-		best = math.Max(best, math.Sqrt(smax*stot/bkg))
-	}
-	return best
 }

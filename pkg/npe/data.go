@@ -1,0 +1,324 @@
+package npe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/lenssbi/lenssbi/pkg/dataset"
+	"github.com/lenssbi/lenssbi/pkg/prep"
+	"github.com/lenssbi/lenssbi/pkg/simulate"
+)
+
+// Batch is one batch of training pairs.
+type Batch struct {
+	N          int // lenses in the batch
+	H, W, C, D int
+	// Images are prepared cutouts, channel-last [N][H][W][C].
+	Images []float32
+	// Theta are the targets in flow space [N][D] (see Transform).
+	Theta []float32
+	// Truth are the targets in physical units [N][D].
+	Truth []float64
+	// Index are the lenses' global indices.
+	Index []int
+}
+
+func (b *Batch) reset(h, w, c, d, capacity int) {
+	b.N, b.H, b.W, b.C, b.D = 0, h, w, c, d
+	b.Images = grow32(b.Images, capacity*h*w*c)[:0]
+	b.Theta = grow32(b.Theta, capacity*d)[:0]
+	b.Truth = b.Truth[:0]
+	b.Index = b.Index[:0]
+}
+
+func grow32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, 0, n)
+	}
+	return s
+}
+
+// Source yields training batches epoch by epoch.
+type Source interface {
+	// Epoch starts epoch e: the order (or the lenses) depend on e and the
+	// source's seed only.
+	Epoch(e int) error
+	// Next fills b with the next batch of exactly BatchSize lenses, or
+	// returns io.EOF at the end of the epoch (a final partial batch is
+	// dropped: fixed shapes avoid recompiling the graph).
+	Next(b *Batch) error
+	// LensesPerEpoch is the number of lenses an epoch delivers.
+	LensesPerEpoch() int
+	// Close releases resources.
+	Close() error
+}
+
+// FITSSource streams batches from a FITS dataset with bounded memory: each
+// epoch visits the dataset in chunks of Window consecutive lenses, in an
+// order shuffled by (seed, epoch), and shuffles lenses within each chunk.
+type FITSSource struct {
+	ds        *dataset.Dataset
+	path      string
+	prep      prep.Config
+	tr        Transform
+	batch     int
+	window    int
+	seed      uint64
+	rows      []int // subset of dataset rows used (e.g. the training split)
+	truth     [][]float64
+	nx, ny    int
+	order     []int
+	pos       int
+	chunk     []float32
+	chunkRows []int
+	chunkPos  int
+	prepBuf   []float32
+}
+
+// NewFITSSource opens batches over rows of ds (nil: all rows). Rows should
+// be sorted for efficient chunked reading.
+func NewFITSSource(ds *dataset.Dataset, path string, rows []int, p prep.Config, tr Transform, batch, window int, seed uint64) (*FITSSource, error) {
+	m := ds.Meta()
+	if err := p.CheckBands(m.Bands, path); err != nil {
+		return nil, err
+	}
+	if batch <= 0 || window < batch {
+		return nil, fmt.Errorf("npe: batch %d / window %d invalid", batch, window)
+	}
+	if rows == nil {
+		rows = make([]int, ds.Len())
+		for i := range rows {
+			rows[i] = i
+		}
+	}
+	if len(rows) < batch {
+		return nil, fmt.Errorf("%s: %d lenses, fewer than one batch of %d", path, len(rows), batch)
+	}
+	s := &FITSSource{ds: ds, path: path, prep: p, tr: tr, batch: batch, window: window, seed: seed, rows: rows, nx: m.NX, ny: m.NY}
+	for _, name := range tr.Names() {
+		col, err := ds.Column(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		s.truth = append(s.truth, col)
+	}
+	return s, nil
+}
+
+// LensesPerEpoch implements Source.
+func (s *FITSSource) LensesPerEpoch() int { return len(s.rows) / s.batch * s.batch }
+
+// Close implements Source (the dataset stays open; its owner closes it).
+func (s *FITSSource) Close() error { return nil }
+
+// Epoch implements Source.
+func (s *FITSSource) Epoch(e int) error {
+	r := rand.New(rand.NewPCG(s.seed, uint64(e)+0x6570))
+	nchunks := (len(s.rows) + s.window - 1) / s.window
+	chunks := r.Perm(nchunks)
+	s.order = s.order[:0]
+	for _, c := range chunks {
+		lo, hi := c*s.window, min((c+1)*s.window, len(s.rows))
+		seg := make([]int, hi-lo)
+		copy(seg, s.rows[lo:hi])
+		r.Shuffle(len(seg), func(i, j int) { seg[i], seg[j] = seg[j], seg[i] })
+		s.order = append(s.order, seg...)
+	}
+	s.pos = 0
+	s.chunkRows = nil
+	return nil
+}
+
+// Next implements Source.
+func (s *FITSSource) Next(b *Batch) error {
+	if s.order == nil {
+		if err := s.Epoch(0); err != nil {
+			return err
+		}
+	}
+	if s.pos+s.batch > len(s.order) {
+		return io.EOF
+	}
+	nb := len(s.prep.Bands)
+	per := nb * s.nx * s.ny
+	b.reset(s.ny, s.nx, nb, s.tr.Dim(), s.batch)
+	for k := 0; k < s.batch; k++ {
+		row := s.order[s.pos+k]
+		img, err := s.image(row, per)
+		if err != nil {
+			return err
+		}
+		s.prepBuf, err = s.prep.Apply(img, s.nx, s.ny, s.prepBuf)
+		if err != nil {
+			return fmt.Errorf("%s lens %d: %w", s.path, row, err)
+		}
+		b.Images = append(b.Images, s.prepBuf...)
+		for d := range s.tr.Params {
+			v := s.truth[d][row]
+			b.Truth = append(b.Truth, v)
+			b.Theta = append(b.Theta, float32(s.tr.Forward(d, v)))
+		}
+		b.Index = append(b.Index, row)
+		b.N++
+	}
+	s.pos += s.batch
+	return nil
+}
+
+// image returns lens row's cutout, reading the window that holds it.
+func (s *FITSSource) image(row, per int) ([]float32, error) {
+	if s.chunkRows != nil && row >= s.chunkRows[0] && row < s.chunkRows[1] {
+		off := (row - s.chunkRows[0]) * per
+		return s.chunk[off : off+per], nil
+	}
+	lo := row / s.window * s.window
+	hi := min(lo+s.window, s.ds.Len())
+	var err error
+	s.chunk, err = s.ds.ReadImages(lo, hi-lo, s.chunk)
+	if err != nil {
+		return nil, err
+	}
+	s.chunkRows = []int{lo, hi}
+	off := (row - lo) * per
+	return s.chunk[off : off+per], nil
+}
+
+// SimSource simulates fresh lenses for every epoch: epoch e uses lens
+// indices [Offset + e*N, Offset + (e+1)*N) of the simulator's seed, so no
+// lens is ever shown twice and runs reproduce. Simulation runs ahead on all
+// cores while the caller trains.
+type SimSource struct {
+	sim    *simulate.Simulator
+	prep   prep.Config
+	tr     Transform
+	cols   []int
+	batch  int
+	n      int
+	offset int
+
+	cancel context.CancelFunc
+	ch     chan *Batch
+	errc   chan error
+	wg     sync.WaitGroup
+	pool   sync.Pool
+}
+
+// NewSimSource makes a source of n lenses per epoch.
+func NewSimSource(sim *simulate.Simulator, p prep.Config, tr Transform, batch, n, offset int) (*SimSource, error) {
+	if err := p.CheckBands(sim.Bands(), "simulator"); err != nil {
+		return nil, err
+	}
+	if batch <= 0 || n < batch {
+		return nil, fmt.Errorf("npe: batch %d with %d lenses per epoch", batch, n)
+	}
+	s := &SimSource{sim: sim, prep: p, tr: tr, batch: batch, n: n / batch * batch, offset: offset}
+	for _, name := range tr.Names() {
+		i := sim.ColumnIndex(name)
+		if i < 0 {
+			return nil, fmt.Errorf("npe: simulator has no column %s", name)
+		}
+		s.cols = append(s.cols, i)
+	}
+	return s, nil
+}
+
+// LensesPerEpoch implements Source.
+func (s *SimSource) LensesPerEpoch() int { return s.n }
+
+// Epoch implements Source: it starts simulating epoch e in the background.
+func (s *SimSource) Epoch(e int) error {
+	s.stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.ch = make(chan *Batch, 4)
+	s.errc = make(chan error, 1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(s.ch)
+		cfg := s.sim.Config()
+		nb := len(s.prep.Bands)
+		var cur *Batch
+		var buf []float32
+		err := s.sim.Run(ctx, s.offset+e*s.n, s.n, 0, func(l *simulate.Lens) error {
+			if cur == nil {
+				cur = s.newBatch()
+				cur.reset(cfg.Size, cfg.Size, nb, s.tr.Dim(), s.batch)
+			}
+			var err error
+			buf, err = s.prep.Apply(l.Images, cfg.Size, cfg.Size, buf)
+			if err != nil {
+				return fmt.Errorf("lens %d: %w", l.Index, err)
+			}
+			cur.Images = append(cur.Images, buf...)
+			for d, c := range s.cols {
+				v := l.Params[c]
+				cur.Truth = append(cur.Truth, v)
+				cur.Theta = append(cur.Theta, float32(s.tr.Forward(d, v)))
+			}
+			cur.Index = append(cur.Index, l.Index)
+			cur.N++
+			if cur.N == s.batch {
+				select {
+				case s.ch <- cur:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				cur = nil
+			}
+			return nil
+		}, nil)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.errc <- err
+		}
+	}()
+	return nil
+}
+
+func (s *SimSource) newBatch() *Batch {
+	if b, ok := s.pool.Get().(*Batch); ok {
+		return b
+	}
+	return &Batch{}
+}
+
+// Next implements Source.
+func (s *SimSource) Next(b *Batch) error {
+	if s.ch == nil {
+		if err := s.Epoch(0); err != nil {
+			return err
+		}
+	}
+	nb, ok := <-s.ch
+	if !ok {
+		select {
+		case err := <-s.errc:
+			return err
+		default:
+			return io.EOF
+		}
+	}
+	*b, *nb = *nb, *b
+	s.pool.Put(nb)
+	return nil
+}
+
+func (s *SimSource) stop() {
+	if s.cancel != nil {
+		s.cancel()
+		for range s.ch {
+		}
+		s.wg.Wait()
+		s.cancel = nil
+	}
+}
+
+// Close implements Source.
+func (s *SimSource) Close() error {
+	s.stop()
+	return nil
+}
