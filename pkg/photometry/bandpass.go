@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -103,17 +101,7 @@ func (bp Bandpass) PivotWavelength() float64 {
 // The bandpass Name is the header's band_name when present, else the file's
 // base name without extension. Errors name the file and line.
 func ReadBandpassECSV(path string) (Bandpass, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Bandpass{}, fmt.Errorf("reading bandpass: %w", err)
-	}
-	defer f.Close()
-	base := filepath.Base(path)
-	bp, err := ParseBandpassECSV(f, strings.TrimSuffix(base, filepath.Ext(base)))
-	if err != nil {
-		return Bandpass{}, fmt.Errorf("reading bandpass %s: %w", path, err)
-	}
-	return bp, nil
+	return parseFile(path, "bandpass", ParseBandpassECSV)
 }
 
 // ParseBandpassECSV parses ECSV text as described in ReadBandpassECSV; name is

@@ -52,17 +52,24 @@ func (s SED) Validate() error {
 // blanks (or a comma). The SED Name is the file's base name without extension.
 // Errors name the file and line.
 func ReadSED(path string) (SED, error) {
+	return parseFile(path, "SED", ParseSED)
+}
+
+// parseFile opens path and parses it with parse, passing the file's base name
+// without extension as the default name; errors name the kind and the file.
+func parseFile[T any](path, kind string, parse func(io.Reader, string) (T, error)) (T, error) {
+	var zero T
 	f, err := os.Open(path)
 	if err != nil {
-		return SED{}, fmt.Errorf("reading SED: %w", err)
+		return zero, fmt.Errorf("reading %s: %w", kind, err)
 	}
 	defer f.Close()
 	base := filepath.Base(path)
-	s, err := ParseSED(f, strings.TrimSuffix(base, filepath.Ext(base)))
+	v, err := parse(f, strings.TrimSuffix(base, filepath.Ext(base)))
 	if err != nil {
-		return SED{}, fmt.Errorf("reading SED %s: %w", path, err)
+		return zero, fmt.Errorf("reading %s %s: %w", kind, path, err)
 	}
-	return s, nil
+	return v, nil
 }
 
 // ParseSED parses two-column SED text as described in ReadSED.

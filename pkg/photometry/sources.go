@@ -160,17 +160,9 @@ func ParseSourceCatalogCSV(r io.Reader) (*SourceCatalog, error) {
 		fields := strings.Split(line, ",")
 		if idx == nil {
 			nfields = len(fields)
-			idx = make([]int, len(sourceColumns))
-			for k, name := range sourceColumns {
-				idx[k] = -1
-				for f, h := range fields {
-					if strings.TrimSpace(h) == name {
-						idx[k] = f
-					}
-				}
-				if idx[k] < 0 {
-					return nil, fmt.Errorf("line %d: header %q lacks column %q", lineNo, line, name)
-				}
+			var err error
+			if idx, err = ColumnIndices(fields, sourceColumns); err != nil {
+				return nil, fmt.Errorf("line %d: header %q: %w", lineNo, line, err)
 			}
 			continue
 		}
@@ -219,3 +211,22 @@ var lsstSources = sync.OnceValues(func() (*SourceCatalog, error) {
 // catalogue of Connolly et al. 2010 used by LensPop). It is parsed once and
 // shared between callers, who must not modify it.
 func LSSTSources() (*SourceCatalog, error) { return lsstSources() }
+
+// ColumnIndices returns, for each wanted column name, its position among the
+// header fields (compared after trimming blanks), or an error naming the
+// first missing column.
+func ColumnIndices(fields, wanted []string) ([]int, error) {
+	idx := make([]int, len(wanted))
+	for k, want := range wanted {
+		idx[k] = -1
+		for f, h := range fields {
+			if strings.TrimSpace(h) == want {
+				idx[k] = f
+			}
+		}
+		if idx[k] < 0 {
+			return nil, fmt.Errorf("no column %q", want)
+		}
+	}
+	return idx, nil
+}

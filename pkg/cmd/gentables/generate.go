@@ -177,17 +177,9 @@ func readLSST(r io.Reader) (cat *photometry.SourceCatalog, total int, err error)
 			}
 			names := strings.Split(h, ",")
 			nfields = len(names)
-			idx = make([]int, len(lsstColumns))
-			for k, want := range lsstColumns {
-				idx[k] = -1
-				for f, n := range names {
-					if strings.TrimSpace(n) == want {
-						idx[k] = f
-					}
-				}
-				if idx[k] < 0 {
-					return nil, 0, fmt.Errorf("line %d: header lacks column %q", lineNo, want)
-				}
+			var err error
+			if idx, err = photometry.ColumnIndices(names, lsstColumns); err != nil {
+				return nil, 0, fmt.Errorf("line %d: header: %w", lineNo, err)
 			}
 			continue
 		}
