@@ -109,6 +109,12 @@ func New(cfg Config) (*Simulator, error) {
 	if !cfg.Cuts.Disabled && (cfg.Cuts.MinMagnification < 0 || cfg.Cuts.MinSNR < 0) {
 		return nil, errors.New("simulate: negative detectability thresholds")
 	}
+	if cfg.Preset.PSF != survey.PSFGaussian {
+		// The renderer convolves with separable Gaussian kernels only;
+		// silently using a Gaussian for another PSF would be wrong.
+		return nil, fmt.Errorf("simulate: preset %q: psf %q is not supported by the simulator yet (only %q)",
+			cfg.Preset.Name, cfg.Preset.PSF, survey.PSFGaussian)
+	}
 	cosmo := cfg.Cosmology
 	if cosmo == nil {
 		cosmo = cosmology.Default()
@@ -196,6 +202,9 @@ type worker struct {
 	// and best-band SNR (-1 where the candidate was rejected before they
 	// were computed); tests use them.
 	lastMu, lastSNR float64
+	// image finder and scratch for the point-source mode
+	finder lensing.ImageFinder
+	images []lensing.Image
 	// per band, for the current candidate: source flux rate [e-/s], 1/bkg
 	// and the largest tap of the 2-D PSF kernel
 	flux, invBkg, kmax []float64
@@ -299,9 +308,6 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	rimg := 1.3*(sys.ThetaE+beta+rcut) + 2*s.pix
 	keep := cfg.Cuts.Disabled
 
-	// Analytic pre-screens, no rendering: the SNR cap (snrCap) at a generous
-	// magnification bound, then at the polar-integral magnification
-	// (muPolar) with a margin for the renderer's discretisation.
 	ss := int(math.Ceil(2 * s.pix / hMinor))
 	ss = max(2, min(ss, cfg.Supersample))
 	if cfg.Supersample == 1 {
@@ -312,10 +318,21 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		if w.snrCap(magnificationBound(&sys), i0a) < cfg.Cuts.MinSNR {
 			return false, nil
 		}
-		// Only where the full render resolves the source (sub-pixels at most
-		// twice its minor-axis scale length); below that the rendered
-		// magnification is dominated by sampling noise.
-		if hMinor*float64(ss) >= 0.5*s.pix {
+	}
+	var mu float64
+	if unresolved(hMinor, s.pix, cfg.Supersample) {
+		// Point-source mode: the finest sub-pixel is more than twice the
+		// source's minor-axis scale length, so sampling the source plane at
+		// sub-pixel centres would be dominated by sampling noise. The
+		// lensed source is built from the images of a quadrature of the
+		// source profile instead (exact magnifications, finite-source
+		// effects included).
+		mu = w.renderPoint(lm, src, n)
+	} else {
+		// Analytic pre-screens, no rendering: the SNR cap (snrCap) at the
+		// polar-integral magnification (muPolar) with a margin for the
+		// renderer's discretisation.
+		if !keep && !w.noPrescreen {
 			mp := muPolarMargin * muPolar(&lm, &sys, h)
 			if mp < cfg.Cuts.MinMagnification || w.snrCap(mp, i0a) < cfg.Cuts.MinSNR {
 				return false, nil
@@ -324,24 +341,23 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 				return false, nil
 			}
 		}
-	}
-
-	// Pre-screen at one sample per pixel for sources resolved by the pixel
-	// grid: reject candidates whose magnification or SNR bound is far below
-	// the cuts (margins of 1.5x and 2x; TestPrescreenConservative checks
-	// that nothing it rejects would pass the full cuts).
-	if !keep && !w.noPrescreen && hMinor >= 0.5*s.pix {
-		mu1 := w.renderSource(lm, sersicSrc, src.X, src.Y, n, d.X, d.Y, rimg, 0, 1)
-		if 1.5*mu1 < cfg.Cuts.MinMagnification || 2*w.snrBound(src.Mags) < cfg.Cuts.MinSNR ||
-			w.snrCap(1.5*mu1, i0a) < cfg.Cuts.MinSNR {
-			return false, nil
+		// Pre-screen at one sample per pixel for sources resolved by the
+		// pixel grid: reject candidates whose magnification or SNR bound is
+		// far below the cuts (margins of 1.5x and 2x;
+		// TestPrescreenConservative checks that nothing it rejects would
+		// pass the full cuts).
+		if !keep && !w.noPrescreen && hMinor >= 0.5*s.pix {
+			mu1 := w.renderSource(lm, sersicSrc, src.X, src.Y, n, d.X, d.Y, rimg, 0, 1)
+			if 1.5*mu1 < cfg.Cuts.MinMagnification || 2*w.snrBound(src.Mags) < cfg.Cuts.MinSNR ||
+				w.snrCap(1.5*mu1, i0a) < cfg.Cuts.MinSNR {
+				return false, nil
+			}
 		}
+		// Full render: sub-pixels fine enough for the source's minor-axis
+		// scale length, in the pixels whose centre maps within 4 scale
+		// lengths (plus the pixel's footprint) of the source centre.
+		mu = w.renderSource(lm, sersicSrc, src.X, src.Y, n, d.X, d.Y, rimg, 4*h, ss)
 	}
-
-	// Full render: sub-pixels fine enough for the source's minor-axis scale
-	// length, in the pixels whose centre maps within 4 scale lengths (plus the
-	// pixel's footprint) of the source centre.
-	mu := w.renderSource(lm, sersicSrc, src.X, src.Y, n, d.X, d.Y, rimg, 4*h, ss)
 	w.lastMu = mu
 	if !keep && mu < cfg.Cuts.MinMagnification {
 		return false, nil

@@ -2,8 +2,12 @@ package simulate
 
 import (
 	"context"
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lenssbi/lenssbi/pkg/lensing"
@@ -199,6 +203,25 @@ func TestConfigErrors(t *testing.T) {
 	cfg = DefaultConfig(nil)
 	if _, err := New(cfg); err == nil {
 		t.Error("nil preset accepted")
+	}
+	// A Moffat preset (written to a temporary JSON file) is refused with a
+	// clear error rather than silently simulated with a Gaussian PSF.
+	mp := *p
+	mp.Name, mp.PSF, mp.MoffatBeta = "moffat-test", survey.PSFMoffat, 3
+	raw, err := json.Marshal(&mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "moffat.json")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	moff, err := survey.LoadPreset(path)
+	if err != nil {
+		t.Fatalf("loading the Moffat preset: %v", err)
+	}
+	if _, err := New(DefaultConfig(moff)); err == nil || !strings.Contains(err.Error(), "moffat") {
+		t.Errorf("Moffat preset: error %v, want one naming the unsupported psf", err)
 	}
 	cfg = DefaultConfig(p)
 	cfg.MaxTries = 1

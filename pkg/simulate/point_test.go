@@ -1,0 +1,126 @@
+package simulate
+
+import (
+	"math"
+	"testing"
+
+	"github.com/lenssbi/lenssbi/pkg/lensing"
+	"github.com/lenssbi/lenssbi/pkg/light"
+	"github.com/lenssbi/lenssbi/pkg/population"
+	"github.com/lenssbi/lenssbi/pkg/survey"
+)
+
+// TestPointModeSIS: a tiny source behind an SIS is lensed into two images of
+// magnification 1 + theta_E/beta and theta_E/beta - 1 (PHYSICS.md section
+// 2), deposited in the pixels containing beta + theta_E and beta - theta_E.
+func TestPointModeSIS(t *testing.T) {
+	s := newSim(t, "delve", nil)
+	w := s.newWorker()
+	n := 48
+	w.src = make([]float64, n*n)
+	thetaE := 1.2
+	c := float64(n-1) / 2
+	for _, beta := range []float64{0.2, 0.5, 0.9} {
+		// lens and source on the central column's centre line
+		x0 := 0.5 * s.pix
+		lm := lensing.Model{SIE: lensing.NewSIE(thetaE, 1, 0, x0, 0)}
+		src := population.Source{Re: 0.001, Q: 0.7, Phi: 0.4, X: x0, Y: beta}
+		mu := w.renderPoint(lm, &src, n)
+		want := 2 * thetaE / beta
+		if math.Abs(mu/want-1) > 1e-4 {
+			t.Errorf("beta=%.1f: point-mode magnification %.5f, SIS %.5f", beta, mu, want)
+		}
+		i := int(math.Floor(c + 1))
+		for _, im := range []struct{ y, mu float64 }{{beta + thetaE, 1 + thetaE/beta}, {beta - thetaE, thetaE/beta - 1}} {
+			j := int(math.Floor(im.y/s.pix + c + 0.5))
+			if got := w.src[j*n+i]; math.Abs(got/im.mu-1) > 1e-4 {
+				t.Errorf("beta=%.1f: pixel of the image at y=%.2f holds %.5f, want %.5f", beta, im.y, got, im.mu)
+			}
+		}
+	}
+}
+
+// TestPointModeMatchesExtended: where both are valid, the point mode and the
+// extended render agree. Away from caustics (a source of half-light radius
+// 0.05", scale length 0.03", rendered with 16 x 16 sub-pixels of 0.016") the
+// total magnifications agree within 2% and the PSF-convolved images within
+// 7% (L1: the 24 quadrature points of a source this large, twice the largest
+// the point mode handles, leave the arcs slightly lumpy); for sources straddling a fold or near a cusp (half-light radius
+// 0.025", converged reference rendered at 64 x 64 sub-pixels) within 5% and
+// 10%: there the point magnification diverges inside the source and the
+// quadrature of renderPoint is the finite-source cap, not an exact integral.
+func TestPointModeMatchesExtended(t *testing.T) {
+	s := newSim(t, "delve", nil)
+	w := s.newWorker()
+	n := 48
+	w.src = make([]float64, n*n)
+	ext := make([]float64, n*n)
+	k := survey.GaussianKernel1D(1.0/s.pix, nil)
+	tmp := make([]float64, n*n)
+	a, b := make([]float64, n*n), make([]float64, n*n)
+	cases := []struct {
+		q, phi, g1, g2, sx, sy, sq, re float64
+		ss                             int
+		tolMu, tolImg                  float64
+	}{
+		{1, 0, 0, 0, 0.5, 0.1, 0.8, 0.05, 16, 0.02, 0.07},
+		{0.7, 0.3, 0.02, -0.03, 0.35, 0.3, 0.6, 0.05, 16, 0.02, 0.07}, // double
+		{0.5, 1.0, -0.04, 0.01, 0.02, -0.04, 1, 0.05, 16, 0.02, 0.07}, // quad, near the centre
+		{0.7, 0.3, 0.02, -0.03, 0.1, 0.05, 0.8, 0.025, 64, 0.05, 0.1}, // quad near a fold
+		{0.6, 0, 0, 0, 0.003, 0.19, 0.8, 0.025, 64, 0.05, 0.1},        // straddling a fold
+		{0.6, 0, 0, 0, 0.0, 0.28, 0.9, 0.025, 64, 0.05, 0.1},          // near a cusp
+	}
+	for ci, cs := range cases {
+		lm := lensing.Model{SIE: lensing.NewSIE(1.1, cs.q, cs.phi, 0.05, -0.03), Shear: lensing.Shear{Gamma1: cs.g1, Gamma2: cs.g2}}
+		src := population.Source{Re: cs.re, Q: cs.sq, Phi: 0.7, X: 0.05 + cs.sx, Y: -0.03 + cs.sy}
+		sr := light.NewSersic(1, src.Re, 1, src.Q, src.Phi, src.X, src.Y)
+		muE := w.renderSource(lm, sr, src.X, src.Y, n, 0.05, -0.03, 10, 5*src.Re, cs.ss)
+		copy(ext, w.src)
+		muP := w.renderPoint(lm, &src, n)
+		if math.Abs(muP/muE-1) > cs.tolMu {
+			t.Errorf("case %d: point mode mu %.4f, extended render %.4f", ci, muP, muE)
+		}
+		convolveCrop(a, ext, n, 0, n, k, tmp)
+		convolveCrop(b, w.src, n, 0, n, k, tmp)
+		var diff, norm float64
+		for i := range a {
+			diff += math.Abs(a[i] - b[i])
+			norm += a[i]
+		}
+		if diff/norm > cs.tolImg {
+			t.Errorf("case %d: convolved images differ by %.3f (L1, relative)", ci, diff/norm)
+		}
+		t.Logf("case %d: mu point %.4f extended %.4f (%+.2f%%); convolved L1 difference %.4f", ci, muP, muE, 100*(muP/muE-1), diff/norm)
+	}
+}
+
+// TestPointModeBeatsSubpixelSampling documents why the point mode exists: a
+// 0.005" source rendered at 8 x 8 sub-pixels per pixel gets a magnification
+// far from the converged value the point mode gives (logged, not asserted
+// beyond the point mode's agreement with a 16x finer quadrature check of the
+// same lens).
+func TestPointModeBeatsSubpixelSampling(t *testing.T) {
+	s := newSim(t, "delve", nil)
+	w := s.newWorker()
+	n := 48
+	w.src = make([]float64, n*n)
+	lm := lensing.Model{SIE: lensing.NewSIE(1.1, 0.7, 0.3, 0, 0), Shear: lensing.Shear{Gamma1: 0.02}}
+	worst := 0.0
+	for i := 0; i < 10; i++ {
+		src := population.Source{Re: 0.005, Q: 0.8, Phi: 0.7, X: 0.05 * float64(i), Y: 0.3 - 0.02*float64(i)}
+		sr := light.NewSersic(1, src.Re, 1, src.Q, src.Phi, src.X, src.Y)
+		muP := w.renderPoint(lm, &src, n)
+		muS := w.renderSource(lm, sr, src.X, src.Y, n, 0, 0, 10, 5*src.Re, 8)
+		var f lensing.ImageFinder
+		f.Reset(lm, 4096)
+		var muPt float64
+		for _, im := range f.Images(src.X, src.Y, nil) {
+			muPt += math.Abs(im.Mu)
+		}
+		worst = math.Max(worst, math.Max(muS/muP, muP/muS))
+		if math.Abs(muP/muPt-1) > 0.05 {
+			t.Errorf("source %d: point mode %.3f, point magnification %.3f (finite-source effect too large for 0.005\")", i, muP, muPt)
+		}
+	}
+	t.Logf("8x8 sub-pixel sampling of a 0.005\" source: magnification off by up to a factor %.2f", worst)
+}
