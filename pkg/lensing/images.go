@@ -150,13 +150,22 @@ func (f *ImageFinder) SetRegion(bx, by, rad float64) {
 func (f *ImageFinder) RegionImages(bx, by float64, dst []Image) []Image {
 	n := f.n
 	ox, oy := bx-f.cx, by-f.cy
-	at := func(k int) float64 {
-		k = (k + n) % n
-		return f.f0[k] + f.ux[k]*oy - f.uy[k]*ox
+	// f at every direction (a cheap vectorisable pass), then only the
+	// active intervals that hold a sign change or a local minimum of |f|
+	// reach interval (which repeats the tests, so this is only a filter).
+	fv := f.f[:n+2]
+	f0, ux, uy := f.f0[:n], f.ux[:n], f.uy[:n]
+	for k := range f0 {
+		fv[k+1] = f0[k] + ux[k]*oy - uy[k]*ox
 	}
+	fv[0], fv[n+1] = fv[n], fv[1]
 	for _, k := range f.active {
 		kk := int(k)
-		dst = f.interval(kk, at(kk-1), at(kk), at(kk+1), ox, oy, dst)
+		p, a, b := fv[kk], fv[kk+1], fv[kk+2]
+		if (a > 0) == (b > 0) && ((p > 0) != (a > 0) || math.Abs(a) > math.Abs(p) || math.Abs(a) > math.Abs(b)) {
+			continue
+		}
+		dst = f.interval(kk, p, a, b, ox, oy, dst)
 	}
 	return dst
 }

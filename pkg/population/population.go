@@ -330,6 +330,16 @@ func (p *Population) MaxThetaE() float64 { return p.thetaMax }
 
 // Draw returns one lens system from the efficient exact sampler.
 func (p *Population) Draw(r *rand.Rand) System {
+	var s System
+	p.DrawInto(r, &s)
+	return s
+}
+
+// DrawInto is Draw writing into dst: it draws the same system from the same
+// random numbers, reusing the capacity of dst's magnitude slices, so
+// repeated draws into one System do not allocate. Every field of dst is
+// overwritten.
+func (p *Population) DrawInto(r *rand.Rand, dst *System) {
 	for {
 		sigma := p.sigmaWeighted.sample(r)
 		zl := p.zWeighted.sample(r)
@@ -356,7 +366,8 @@ func (p *Population) Draw(r *rand.Rand) System {
 		thetaE := lensing.EinsteinRadius(sigma, ratio, 1)
 		rad := thetaE * math.Sqrt(r.Float64())
 		ang := 2 * math.Pi * r.Float64()
-		return p.complete(r, sigma, zl, si, thetaE, rad*math.Cos(ang), rad*math.Sin(ang))
+		p.complete(r, sigma, zl, si, thetaE, rad*math.Cos(ang), rad*math.Sin(ang), dst)
+		return
 	}
 }
 
@@ -378,17 +389,21 @@ func (p *Population) DrawBruteForce(r *rand.Rand, maxTries int) (System, int, er
 		}
 		thetaE := lensing.EinsteinRadius(sigma, ratio, 1)
 		if x*x+y*y < thetaE*thetaE {
-			return p.complete(r, sigma, zl, si, thetaE, x, y), t, nil
+			var s System
+			p.complete(r, sigma, zl, si, thetaE, x, y, &s)
+			return s, t, nil
 		}
 	}
 	return System{}, maxTries, fmt.Errorf("population: no lens in %d brute-force draws", maxTries)
 }
 
-// complete draws everything that does not enter the lensing condition.
+// complete draws everything that does not enter the lensing condition into
+// s (every field overwritten; the magnitude slices' capacity is reused).
 // sx, sy are the source offset from the deflector centre.
-func (p *Population) complete(r *rand.Rand, sigma, zl float64, si int, thetaE, sx, sy float64) System {
+func (p *Population) complete(r *rand.Rand, sigma, zl float64, si int, thetaE, sx, sy float64, s *System) {
 	cfg := p.cfg
-	var s System
+	dMags, sMags := s.Deflector.Mags, s.Source.Mags
+	*s = System{}
 	s.ThetaE = thetaE
 	d := &s.Deflector
 	d.SigmaV = sigma
@@ -410,7 +425,7 @@ func (p *Population) complete(r *rand.Rand, sigma, zl float64, si int, thetaE, s
 	d.X = cfg.CentreJitter * (2*r.Float64() - 1)
 	d.Y = cfg.CentreJitter * (2*r.Float64() - 1)
 	dm := lerp(p.dmGrid, k, f)
-	d.Mags = make([]float64, len(p.bands))
+	d.Mags = growMags(dMags, len(p.bands))
 	for b := range p.bands {
 		d.Mags[b] = d.MAbsR + dm - lerp(p.colGrid[b], k, f)
 	}
@@ -430,13 +445,20 @@ func (p *Population) complete(r *rand.Rand, sigma, zl float64, si int, thetaE, s
 	src.Phi = math.Pi * r.Float64()
 	src.X = d.X + sx
 	src.Y = d.Y + sy
-	src.Mags = append([]float64(nil), p.catMags[si]...)
+	src.Mags = append(sMags[:0], p.catMags[si]...)
 
 	if cfg.ShearSigma > 0 {
 		s.Gamma1 = cfg.ShearSigma * r.NormFloat64()
 		s.Gamma2 = cfg.ShearSigma * r.NormFloat64()
 	}
-	return s
+}
+
+// growMags returns b resized to n, reallocated only when too small.
+func growMags(b []float64, n int) []float64 {
+	if cap(b) < n {
+		return make([]float64, n)
+	}
+	return b[:n]
 }
 
 func (p *Population) zIndex(z float64) (int, float64) {

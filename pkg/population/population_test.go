@@ -3,6 +3,7 @@ package population
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"testing"
 
@@ -227,6 +228,29 @@ func TestDrawInvariants(t *testing.T) {
 		if !(d.Re > 0) || !(src.Re > 0) || math.IsInf(src.Re, 0) {
 			t.Fatalf("bad sizes: %g %g", d.Re, src.Re)
 		}
+	}
+}
+
+// TestDrawIntoMatchesDraw: DrawInto consumes the same random numbers and
+// gives the same systems as Draw, whatever dst held before, and does not
+// allocate once dst's slices have capacity.
+func TestDrawIntoMatchesDraw(t *testing.T) {
+	p := newPop(t)
+	r1 := rand.New(rand.NewPCG(21, 22))
+	r2 := rand.New(rand.NewPCG(21, 22))
+	dst := System{ThetaE: 99, Gamma1: 1, Deflector: Deflector{Mags: make([]float64, 7), Z: 5}, Source: Source{Mags: []float64{1}, CatIndex: -3}}
+	for i := 0; i < 3000; i++ {
+		want := p.Draw(r1)
+		p.DrawInto(r2, &dst)
+		if !reflect.DeepEqual(want, dst) {
+			t.Fatalf("draw %d: DrawInto gave %+v, Draw %+v", i, dst, want)
+		}
+	}
+	if r1.Uint64() != r2.Uint64() {
+		t.Fatal("DrawInto consumed a different number of random values")
+	}
+	if a := testing.AllocsPerRun(200, func() { p.DrawInto(r2, &dst) }); a != 0 {
+		t.Errorf("DrawInto allocates %.1f times per call", a)
 	}
 }
 

@@ -23,14 +23,17 @@ import (
 // the normalised 2-D kernel (a discrete convolution is a weighted sum of the
 // unconvolved pixels with weights <= K_max), and at most the central surface
 // brightness times the pixel area, i0a F_b (lensing conserves surface
-// brightness, pixels average it and the kernel is normalised). So
+// brightness, pixels average it and the kernel is normalised). Also
+// sum_i S_i^2 = ||K * s||_2^2 <= ||K||_2^2 ||s||_1^2 (Young's inequality, s
+// the unconvolved map of total mu F_b), so K_max may be replaced by
+// ||K||_2^2 = sum of the squared taps of the 2-D kernel (<= K_max). So
 //
-//	SNR <= mu F_b sqrt(min(K_max, i0a / mu) / bkg).
+//	SNR <= mu F_b sqrt(min(||K||_2^2, i0a / mu) / bkg).
 func (w *worker) snrCap(mu, i0a float64) float64 {
 	best := 0.0
 	for b := range w.s.bands {
 		f := w.flux[b]
-		k := w.kmax[b]
+		k := w.ksq[b]
 		if mu > 0 && i0a/mu < k {
 			k = i0a / mu
 		}
@@ -76,9 +79,12 @@ func tK1() []float64 {
 	return tK1Table
 }
 
-// muPolar estimates the total magnification of the exponential source of sys
-// by integrating the lensed surface brightness in polar coordinates about the
-// lens centre, mu = (1/F) int dphi int r dr I_s(beta(r, phi)). The SIE
+// muPolarPair estimates the total magnification of the exponential source
+// of sys (scale length h along the major axis) by integrating the lensed
+// surface brightness in polar coordinates about the lens centre,
+// mu = (1/F) int dphi int r dr I_s(beta(r, phi)), and returns it together
+// with the same integral for the profile at half the scale length (muHalf,
+// the integral of the squared surface brightness, see snrSq). The SIE
 // deflection depends on the direction phi only and the shear's is linear in
 // r, so along each ray the source-plane position is affine in r:
 // beta - beta_s = r u(phi) - a(phi), u = (1 - Gamma) e_phi,
@@ -94,23 +100,28 @@ func tK1() []float64 {
 // The angular integral is a periodic trapezoid rule with steps finer than the
 // source's minor-axis scale length seen from the lens, which converges
 // exponentially fast; the result bounds the exact extended-source
-// magnification from above up to that quadrature error (measured ~1e-4), and
-// the caller adds a margin for the renderer's own discretisation.
+// magnification from above up to that quadrature error, and the caller adds
+// a margin for the renderer's own discretisation
+// (TestPrescreenConservative measures both on rendered candidates).
 //
-// h is the scale length used (src.Re / b_1 for the source itself; half of it
-// gives the integral of the squared surface brightness, see snrSq).
-func muPolar(lm *lensing.Model, sys *population.System, h float64) float64 {
+// The two integrals share the rays' deflections and one exponential per ray
+// (exp(-2N/h) = exp(-N/h)^2, evaluated with fastExp); rays whose source-plane
+// line stays more than 40 scale lengths from the source centre add nothing.
+func (w *worker) muPolarPair(lm *lensing.Model, sys *population.System, h float64) (mu, muHalf float64) {
+	return muPolarN(lm, sys, h, 1)
+}
+
+// muPolarN is muPolarPair with the number of directions multiplied by fine
+// (the tests use a finer rule as the reference of the quadrature error).
+func muPolarN(lm *lensing.Model, sys *population.System, h float64, fine int) (mu, muHalf float64) {
 	d, src := &sys.Deflector, &sys.Source
 	hMinor := h * src.Q
-	const bn1 = 1.6783469900166612
-	h0 := src.Re / bn1
-	hMinor = max(hMinor, 0.5*h0*src.Q) // angular step set by the source itself
 	g := tK1()
 	ax, ay := src.X-d.X, src.Y-d.Y // source centre relative to the lens
 	beta := math.Hypot(ax, ay)
-	rmax := 1.5*(sys.ThetaE+beta) + 16*h0/math.Sqrt(src.Q)
+	rmax := rmaxFactor*(sys.ThetaE+beta) + rmaxScales*h/math.Sqrt(src.Q)
 	nphi := int(math.Ceil(2 * math.Pi * rmax / hMinor))
-	nphi = max(64, min(nphi, 8192))
+	nphi = max(64, min(nphi, 8192)) * fine
 	dphi := 2 * math.Pi / float64(nphi)
 	sn, cs := math.Sincos(src.Phi)
 	q, iq := src.Q, 1/src.Q
@@ -119,7 +130,8 @@ func muPolar(lm *lensing.Model, sys *population.System, h float64) float64 {
 	// rotate (cos, sin) of the ray direction incrementally
 	sd, cd := math.Sincos(dphi)
 	ce, se := 1.0, 0.0
-	total := 0.0
+	var total, totalH float64
+	hh := 0.5 * h
 	for k := 0; k < nphi; k++ {
 		if k&63 == 0 { // re-anchor the recurrence
 			se, ce = math.Sincos(float64(k) * dphi)
@@ -127,6 +139,7 @@ func muPolar(lm *lensing.Model, sys *population.System, h float64) float64 {
 		alx, aly := lm.SIE.Deflection(d.X+ce, d.Y+se)
 		ux, uy := ce-(g1*ce+g2*se), se-(g2*ce-g1*se)
 		vx, vy := ax+alx, ay+aly // a(phi)
+		ce, se = ce*cd-se*sd, se*cd+ce*sd
 		// elliptical-frame components
 		u1, u2 := cs*ux+sn*uy, -sn*ux+cs*uy
 		v1, v2 := cs*vx+sn*vy, -sn*vx+cs*vy
@@ -134,7 +147,12 @@ func muPolar(lm *lensing.Model, sys *population.System, h float64) float64 {
 		uv := q*u1*v1 + iq*u2*v2
 		na2 := q*v1*v1 + iq*v2*v2
 		na := math.Sqrt(na2)
-		j := h * (na + h) * math.Exp(-na*ih)
+		var j, jh float64
+		if x := na * ih; x < 40 {
+			e := fastExp(-x)
+			j = h * (na + h) * e
+			jh = hh * (na + hh) * e * e
+		}
 		if uv > 0 {
 			r0 := uv / nu2
 			d2 := na2 - uv*r0
@@ -142,16 +160,29 @@ func muPolar(lm *lensing.Model, sys *population.System, h float64) float64 {
 			if d2 > 0 {
 				t = math.Sqrt(d2) * ih
 			}
-			idx := int(t * tK1Step)
-			if idx < tK1Len {
-				j += math.Sqrt(nu2) * r0 * 2 * h * g[idx]
+			if idx := int(t * tK1Step); idx < tK1Len {
+				c := math.Sqrt(nu2) * r0 * 2
+				j += c * h * g[idx]
+				if idx2 := int(2 * t * tK1Step); idx2 < tK1Len {
+					jh += c * hh * g[idx2]
+				}
 			}
 		}
-		total += j / nu2
-		ce, se = ce*cd-se*sd, se*cd+ce*sd
+		inu2 := 1 / nu2
+		total += j * inu2
+		totalH += jh * inu2
 	}
-	return total * dphi / (2 * math.Pi * h * h)
+	return total * dphi / (2 * math.Pi * h * h), totalH * dphi / (2 * math.Pi * hh * hh)
 }
+
+// The angular step of muPolarPair is hMinor / rmax with
+// rmax = rmaxFactor (theta_E + beta) + rmaxScales h / sqrt(q): a step finer
+// than the source's minor-axis scale length at the radius of the outermost
+// image light.
+const (
+	rmaxFactor = 1.0
+	rmaxScales = 8.0
+)
 
 // muPolarMargin multiplies muPolar in the pre-screen: the rendered
 // magnification differs from the exact integral by the renderer's sampling
@@ -175,3 +206,30 @@ func (w *worker) snrSq(muHalf, h float64) float64 {
 	}
 	return best
 }
+
+// fastExp returns e^x for x <= 0 with a relative error below 1e-12
+// (TestFastExp): x = (k + r) ln2 / 64 with k integer and |r| <= 1/2, e^x =
+// 2^(k/64) e^(r ln2/64), the first from a 64-entry table and a shift of the
+// exponent, the second from its degree-4 Taylor polynomial
+// (|r ln2/64| < 0.0055). Below -700 it returns 0.
+func fastExp(x float64) float64 {
+	if x < -700 {
+		return 0
+	}
+	const shift = 1.5 * (1 << 52) // adding and subtracting rounds to an integer
+	t := x * (64 / math.Ln2)
+	kf := (t + shift) - shift
+	y := (t - kf) * (math.Ln2 / 64)
+	p := 1 + y*(1+y*(0.5+y*(1.0/6+y*(1.0/24))))
+	k := int64(kf)
+	m := exp2Table[k&63]
+	return math.Float64frombits(math.Float64bits(m*p) + uint64(k>>6)<<52)
+}
+
+// exp2Table holds 2^(j/64), j = 0 .. 63.
+var exp2Table = func() (t [64]float64) {
+	for j := range t {
+		t[j] = math.Exp2(float64(j) / 64)
+	}
+	return t
+}()

@@ -50,6 +50,16 @@ var (
 // caustics vary on the source's scale).
 const denseMu = 20
 
+// Pre-screen margins of the point mode: the quadrature's magnification
+// exceeds the point magnification at the source centre by up to
+// pointCentreMargin, and the dense rule's the coarse rule's by up to
+// pointCoarseMargin (TestPrescreenConservative measures both ratios on every
+// point-mode candidate).
+const (
+	pointCentreMargin = 10
+	pointCoarseMargin = 8
+)
+
 // renderPoint fills w.src (padded grid of side n) with the lensed light of
 // the unit-flux exponential source src behind lm, for sources unresolved by
 // the sub-pixel grid, and returns the total magnification. The source is
@@ -65,24 +75,44 @@ const denseMu = 20
 // magnification is the finite-source value (bounded), not the point value;
 // points outside a fold simply have two fewer images. No image is counted
 // twice: each point's images are distinct roots of its own lens equation.
-func (w *worker) renderPoint(lm lensing.Model, src *population.Source, n int) float64 {
+//
+// With screen set, it gives up (returning false) as soon as the point
+// magnification at the source centre times pointCentreMargin, or the coarse
+// rule's times pointCoarseMargin, leaves the SNR cap (snrCap, central
+// brightness i0a) below the cut; the estimates are recorded in w.lastPointC
+// and w.lastPointCoarse either way.
+func (w *worker) renderPoint(lm lensing.Model, src *population.Source, n int, screen bool, i0a float64) (float64, bool) {
 	pix := w.s.pix
 	c := float64(n-1) / 2
 	out := w.src[:n*n]
-	clear(out)
 	const bn1 = 1.6783469900166612
 	h := src.Re / bn1
 	sq := math.Sqrt(src.Q)
 	sn, cs := math.Sincos(src.Phi)
 	w.finder.Reset(lm, 0)
 	w.finder.SetRegion(src.X, src.Y, denseRule.t[len(denseRule.t)-1]*h/sq)
+	minSNR := w.s.cfg.Cuts.MinSNR
+	w.images = w.finder.RegionImages(src.X, src.Y, w.images[:0])
+	muC := 0.0
+	for _, im := range w.images {
+		muC += math.Abs(im.Mu)
+	}
+	w.lastPointC = muC
+	if screen && w.snrCap(pointCentreMargin*muC, i0a) < minSNR {
+		return 0, false
+	}
+	clear(out)
 	geo := pointGeometry{h: h, sq: sq, sn: sn, cs: cs, x: src.X, y: src.Y, ipix: 1 / pix, c: c, n: n}
 	total, dense := w.quadrature(&coarseRule, &geo, out)
+	w.lastPointCoarse = total
+	if screen && w.snrCap(pointCoarseMargin*total, i0a) < minSNR {
+		return 0, false
+	}
 	if dense {
 		clear(out)
 		total, _ = w.quadrature(&denseRule, &geo, out)
 	}
-	return total
+	return total, true
 }
 
 // pointGeometry holds the source and grid constants of renderPoint.

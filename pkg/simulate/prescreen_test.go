@@ -8,13 +8,18 @@ import (
 )
 
 // TestPrescreenConservative: the cheap pre-screens (analytic SNR caps, the
-// polar-integral magnification and the one-sample-per-pixel render) must
-// never reject a candidate that the full render would keep. Every candidate
-// of two fixed streams is run with and without the pre-screens. The test also
-// checks the bounds themselves on every fully rendered candidate, kept or
-// not: the rendered magnification against muPolarMargin x muPolar, the
-// rendered sum of squared pixels against its polar bound, and the exact SNR
-// against snrCap and snrSq.
+// polar-integral magnification, the point-image magnifications of the point
+// mode, the approximate render and the convolved SNR bound) must never
+// reject a candidate that the full render would keep. Every candidate of two
+// fixed streams is run with and without the pre-screens. The test also checks
+// the approximations themselves on every fully rendered candidate, kept or
+// not, against the margins the pre-screens use: the rendered magnification
+// against muPolarMargin x muPolar, the rendered sum of squared pixels
+// against its polar bound, the exact SNR against snrCap, snrSq and the
+// approximate render's convolved bound (approxSNRMargin), and the point
+// mode's magnification against its centre and coarse-rule estimates
+// (pointCentreMargin, pointCoarseMargin). Exact bounds (snrCap, snrBound and
+// the full render's convolved bound) must hold to rounding.
 func TestPrescreenConservative(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long")
@@ -23,8 +28,9 @@ func TestPrescreenConservative(t *testing.T) {
 	w := s.newWorker()
 	l := s.NewLens()
 	const bn1 = 1.6783469900166612
-	var kept, lost, checked, snrChecked int
-	var worstMu, worstSq, worstSNR float64
+	var kept, lost, checked, snrChecked, approxChecked, pointChecked int
+	var worstQuad float64
+	var worstMu, worstSq, worstSNR, worstApprox, worstPointC, worstPointCoarse float64
 	const n = 20000
 	for _, seed := range [][2]uint64{{5, 6}, {11, 12}} {
 		w.pcg.Seed(seed[0], seed[1])
@@ -52,6 +58,13 @@ func TestPrescreenConservative(t *testing.T) {
 			if w.lastMu < 0 {
 				continue
 			}
+			// Point mode: the quadrature magnification against its
+			// centre and coarse-rule estimates.
+			if w.lastPointC >= 0 {
+				pointChecked++
+				worstPointC = math.Max(worstPointC, w.lastMu/w.lastPointC)
+				worstPointCoarse = math.Max(worstPointCoarse, w.lastMu/w.lastPointCoarse)
+			}
 			// Bounds on the full render (w.src holds it).
 			src, d := &sys.Source, &sys.Deflector
 			h := src.Re / bn1
@@ -59,8 +72,15 @@ func TestPrescreenConservative(t *testing.T) {
 			i0a := s.pix * s.pix / (2 * math.Pi * h * h)
 			if w.lastSNR >= 0 {
 				snrChecked++
-				if c := math.Min(w.snrCap(w.lastMu, i0a), w.snrBound(src.Mags)); w.lastSNR > c*(1+1e-9) {
+				if c := math.Min(w.snrCap(w.lastMu, i0a), w.snrBound()); w.lastSNR > c*(1+1e-9) {
 					t.Errorf("SNR %.4g above its exact caps %.4g", w.lastSNR, c)
+				}
+				if w.lastSNR > w.lastBound*(1+1e-9) {
+					t.Errorf("SNR %.4g above its exact convolved bound %.4g", w.lastSNR, w.lastBound)
+				}
+				if w.lastApprox >= 0 {
+					approxChecked++
+					worstApprox = math.Max(worstApprox, w.lastSNR/w.lastApprox)
 				}
 			}
 			if h*src.Q*float64(ss) < 0.5*s.pix {
@@ -69,29 +89,49 @@ func TestPrescreenConservative(t *testing.T) {
 			lm := lensing.Model{SIE: lensing.NewSIE(sys.ThetaE, d.Q, d.Phi, d.X, d.Y),
 				Shear: lensing.Shear{Gamma1: sys.Gamma1, Gamma2: sys.Gamma2}}
 			checked++
-			worstMu = math.Max(worstMu, w.lastMu/muPolar(&lm, &sys, h))
+			muP, muHalf := w.muPolarPair(&lm, &sys, h)
+			worstMu = math.Max(worstMu, w.lastMu/muP)
+			if checked%10 == 0 {
+				// quadrature error against a 4x finer angular rule
+				refP, refHalf := muPolarN(&lm, &sys, h, 4)
+				worstQuad = math.Max(worstQuad, math.Max(math.Abs(muP/refP-1), math.Abs(muHalf/refHalf-1)))
+			}
 			var sq float64
 			for _, v := range w.src {
 				sq += v * v
 			}
-			pred := s.pix * s.pix * muPolar(&lm, &sys, h/2) / (8 * math.Pi * h * h)
+			pred := s.pix * s.pix * muHalf / (8 * math.Pi * h * h)
 			worstSq = math.Max(worstSq, sq/pred)
 			if w.lastSNR >= 0 {
-				worstSNR = math.Max(worstSNR, w.lastSNR/w.snrSq(muPolar(&lm, &sys, h/2), h))
+				worstSNR = math.Max(worstSNR, w.lastSNR/w.snrSq(muHalf, h))
 			}
 		}
 	}
 	t.Logf("%d candidates: %d pass the full cuts, %d of them lost by the pre-screens", 2*n, kept, lost)
 	t.Logf("%d resolved full renders: max mu/muPolar %.3f, max sum S^2 / bound %.3f, max SNR / snrSq %.3f (margin %.2f); %d exact SNRs checked against the caps",
 		checked, worstMu, worstSq, worstSNR, muPolarMargin, snrChecked)
-	if kept < 40 || checked < 500 {
-		t.Fatalf("only %d candidates passed, %d checked: test has no power", kept, checked)
+	t.Logf("muPolar quadrature: largest relative change with a 4x finer rule %.2g", worstQuad)
+	if worstQuad > 0.02 {
+		t.Errorf("muPolar quadrature error %.3g above 2%%", worstQuad)
+	}
+	t.Logf("%d approximate renders: max SNR / convolved bound %.3f (margin %.2f)", approxChecked, worstApprox, approxSNRMargin)
+	t.Logf("%d point-mode renders: max mu / centre mu %.3f (margin %d), max mu / coarse-rule mu %.3f (margin %d)",
+		pointChecked, worstPointC, pointCentreMargin, worstPointCoarse, pointCoarseMargin)
+	if kept < 40 || checked < 500 || approxChecked < 100 || pointChecked < 500 {
+		t.Fatalf("only %d candidates passed, %d / %d / %d checked: test has no power", kept, checked, approxChecked, pointChecked)
 	}
 	if lost > 0 {
 		t.Errorf("pre-screens rejected %d of %d lenses that pass the full cuts", lost, kept)
 	}
-	// The pre-screen uses margin x muPolar; demand a clear gap below it.
+	// The pre-screens use margin x estimate; demand a clear gap below it.
 	if worstMu > 0.9*muPolarMargin || worstSq > 0.9*muPolarMargin || worstSNR > 0.9*math.Sqrt(muPolarMargin) {
 		t.Errorf("rendered values come within 10%% of the pre-screen margin: mu %.3f, S^2 %.3f, SNR %.3f", worstMu, worstSq, worstSNR)
+	}
+	if worstApprox > 0.9*approxSNRMargin {
+		t.Errorf("exact SNR / approximate bound %.3f comes within 10%% of the margin %.2f", worstApprox, approxSNRMargin)
+	}
+	if worstPointC > 0.8*pointCentreMargin || worstPointCoarse > 0.8*pointCoarseMargin {
+		t.Errorf("point-mode magnification / estimates %.3f, %.3f come within 20%% of the margins %d, %d",
+			worstPointC, worstPointCoarse, pointCentreMargin, pointCoarseMargin)
 	}
 }

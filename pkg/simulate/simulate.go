@@ -205,9 +205,20 @@ type worker struct {
 	// image finder and scratch for the point-source mode
 	finder lensing.ImageFinder
 	images []lensing.Image
-	// per band, for the current candidate: source flux rate [e-/s], 1/bkg
-	// and the largest tap of the 2-D PSF kernel
-	flux, invBkg, kmax []float64
+	// per band, for the current candidate: source and deflector flux rates
+	// [e-/s], the pixel variance per unit flux and of the background, 1/bkg,
+	// and the sum of squared taps of the 2-D PSF kernel
+	flux, fluxL, perFlux, bkg, invBkg, ksq []float64
+	// the current candidate
+	sys population.System
+	// rejections per stage (rejectStages), for tests and tuning
+	stats [len(rejectStages)]int
+	// approximations recorded for the tests (-1 where not computed): the
+	// approximate render's convolved SNR bound, the full render's exact
+	// convolved bound, and the point mode's centre and coarse-rule
+	// magnifications
+	lastApprox, lastBound       float64
+	lastPointC, lastPointCoarse float64
 }
 
 func (s *Simulator) newWorker() *worker {
@@ -222,7 +233,10 @@ func (s *Simulator) newWorker() *worker {
 	w.snr = make([]float64, nb)
 	w.flux = make([]float64, nb)
 	w.invBkg = make([]float64, nb)
-	w.kmax = make([]float64, nb)
+	w.ksq = make([]float64, nb)
+	w.fluxL = make([]float64, nb)
+	w.perFlux = make([]float64, nb)
+	w.bkg = make([]float64, nb)
 	w.model = make([]float64, s.cfg.Size*s.cfg.Size)
 	return w
 }
@@ -249,45 +263,70 @@ func (w *worker) simulate(index int, dst *Lens) error {
 
 // candidate draws one system and observing conditions, renders it and
 // applies the cuts. It fills dst and returns true when the system is kept.
+//
+// The cuts are applied through a cascade of pre-screens, cheapest first:
+// analytic resolution and SNR caps, polar-integral magnification bounds
+// (resolved sources) or point-image magnifications (unresolved sources), an
+// approximate low-supersampling render whose PSF-convolved SNR bound must
+// come within approxSNRMargin of the threshold, and an exact bound on the
+// PSF-convolved SNR of the full render before the deflector light is made.
+// Only candidates that the full cuts would reject are removed by them
+// (TestPrescreenConservative); kept lenses come from the full render.
 func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	s := w.s
 	cfg := &s.cfg
 	r := w.rng
 	w.lastMu, w.lastSNR = -1, -1
-	sys := s.pop.Draw(r)
+	w.lastApprox, w.lastBound = -1, -1
+	w.lastPointC, w.lastPointCoarse = -1, -1
+	sys := &w.sys
+	s.pop.DrawInto(r, sys)
 	cfg.Preset.SampleConditions(r, w.cond)
 	d, src := &sys.Deflector, &sys.Source
+	keep := cfg.Cuts.Disabled
+	screen := !keep && !w.noPrescreen
+
+	// Resolution cut, necessary form: the best band's seeing is at least the
+	// smallest one.
+	if !keep && cfg.Cuts.Resolved {
+		minSee := math.Inf(1)
+		for b := range s.bands {
+			minSee = math.Min(minSee, w.cond[b].Seeing)
+		}
+		if sys.ThetaE*sys.ThetaE <= src.Re*src.Re+minSee*minSee/4 {
+			return w.reject(0)
+		}
+	}
 
 	// Kernels and the margin the widest one needs.
 	margin := 0
 	for b := range s.bands {
 		w.kern[b] = survey.GaussianKernel1D(w.cond[b].Seeing/s.pix, w.kern[b][:0])
-		h := len(w.kern[b]) / 2
+		k := w.kern[b]
+		h := len(k) / 2
 		if h > margin {
 			margin = h
 		}
-		w.kmax[b] = w.kern[b][h] * w.kern[b][h]
+		var sq float64
+		for _, v := range k {
+			sq += v * v
+		}
+		w.ksq[b] = sq * sq
 		band := &cfg.Preset.Bands[b]
-		_, bkg := cfg.Preset.PixelVariance(band, w.cond[b])
+		perFlux, bkg := cfg.Preset.PixelVariance(band, w.cond[b])
+		w.perFlux[b], w.bkg[b] = perFlux, bkg
 		w.invBkg[b] = 1 / bkg
 		w.flux[b] = band.FluxRate(src.Mags[b])
+		w.fluxL[b] = band.FluxRate(d.Mags[b])
 	}
 	n := cfg.Size + 2*margin
 	np := n * n
 	w.src = grow(w.src, np)
 	w.lens = grow(w.lens, np)
 	w.tmp = grow(w.tmp, np)
-
-	// Resolution cut, necessary form: the best band's seeing is at least the
-	// smallest one.
-	if !cfg.Cuts.Disabled && cfg.Cuts.Resolved {
-		minSee := math.Inf(1)
-		for b := range s.bands {
-			minSee = math.Min(minSee, w.cond[b].Seeing)
-		}
-		if sys.ThetaE*sys.ThetaE <= src.Re*src.Re+minSee*minSee/4 {
-			return false, nil
-		}
+	for b := range s.bands {
+		w.srcC[b] = grow(w.srcC[b], cfg.Size*cfg.Size)
+		w.lenC[b] = grow(w.lenC[b], cfg.Size*cfg.Size)
 	}
 
 	lm := lensing.Model{
@@ -306,7 +345,6 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	hMinor := h * src.Q
 	rcut := 5 * src.Re / math.Sqrt(src.Q) // 99.8% of an exponential disc's light
 	rimg := 1.3*(sys.ThetaE+beta+rcut) + 2*s.pix
-	keep := cfg.Cuts.Disabled
 
 	ss := int(math.Ceil(2 * s.pix / hMinor))
 	ss = max(2, min(ss, cfg.Supersample))
@@ -314,9 +352,9 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		ss = 1
 	}
 	i0a := s.pix * s.pix / (2 * math.Pi * h * h) // unit-flux central SB x pixel area
-	if !keep && !w.noPrescreen {
-		if w.snrCap(magnificationBound(&sys), i0a) < cfg.Cuts.MinSNR {
-			return false, nil
+	if screen {
+		if w.snrCap(magnificationBound(sys), i0a) < cfg.Cuts.MinSNR {
+			return w.reject(1)
 		}
 	}
 	var mu float64
@@ -327,30 +365,45 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		// lensed source is built from the images of a quadrature of the
 		// source profile instead (exact magnifications, finite-source
 		// effects included).
-		mu = w.renderPoint(lm, src, n)
+		var ok bool
+		mu, ok = w.renderPoint(lm, src, n, screen, i0a)
+		if !ok {
+			return w.reject(2)
+		}
 	} else {
 		// Analytic pre-screens, no rendering: the SNR cap (snrCap) at the
 		// polar-integral magnification (muPolar) with a margin for the
 		// renderer's discretisation.
-		if !keep && !w.noPrescreen {
-			mp := muPolarMargin * muPolar(&lm, &sys, h)
+		if screen {
+			muA, muB := w.muPolarPair(&lm, sys, h)
+			mp := muPolarMargin * muA
 			if mp < cfg.Cuts.MinMagnification || w.snrCap(mp, i0a) < cfg.Cuts.MinSNR {
-				return false, nil
+				return w.reject(3)
 			}
-			if w.snrSq(muPolarMargin*muPolar(&lm, &sys, h/2), h) < cfg.Cuts.MinSNR {
-				return false, nil
+			if w.snrSq(muPolarMargin*muB, h) < cfg.Cuts.MinSNR {
+				return w.reject(4)
 			}
 		}
-		// Pre-screen at one sample per pixel for sources resolved by the
-		// pixel grid: reject candidates whose magnification or SNR bound is
-		// far below the cuts (margins of 1.5x and 2x;
-		// TestPrescreenConservative checks that nothing it rejects would
-		// pass the full cuts).
-		if !keep && !w.noPrescreen && hMinor >= 0.5*s.pix {
-			mu1 := w.renderSource(lm, sersicSrc, src.X, src.Y, n, d.X, d.Y, rimg, 0, 1)
-			if 1.5*mu1 < cfg.Cuts.MinMagnification || 2*w.snrBound(src.Mags) < cfg.Cuts.MinSNR ||
-				w.snrCap(1.5*mu1, i0a) < cfg.Cuts.MinSNR {
-				return false, nil
+		// Approximate render: one sample per pixel for sources resolved by
+		// the pixel grid, 2 x 2 sub-pixels otherwise. Reject candidates
+		// whose magnification or SNR bounds from it are far below the cuts
+		// (margins of 1.5x and 2x on the unconvolved bounds, approxSNRMargin
+		// on the PSF-convolved one; TestPrescreenConservative checks that
+		// nothing it rejects would pass the full cuts and measures the
+		// ratios).
+		if !keep {
+			ssA, rssA := 1, 0.0
+			if hMinor < 0.5*s.pix && ss > 1 {
+				ssA, rssA = 2, 4*h
+			}
+			muA := w.renderSource(lm, sersicSrc, src.X, src.Y, n, d.X, d.Y, rimg, rssA, ssA)
+			if screen && (1.5*muA < cfg.Cuts.MinMagnification || 2*w.snrBound() < cfg.Cuts.MinSNR ||
+				w.snrCap(1.5*muA, i0a) < cfg.Cuts.MinSNR) {
+				return w.reject(5)
+			}
+			w.lastApprox = w.convolvedBound(n, margin)
+			if screen && approxSNRMargin*w.lastApprox < cfg.Cuts.MinSNR {
+				return w.reject(6)
 			}
 		}
 		// Full render: sub-pixels fine enough for the source's minor-axis
@@ -360,11 +413,18 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	}
 	w.lastMu = mu
 	if !keep && mu < cfg.Cuts.MinMagnification {
-		return false, nil
+		return w.reject(7)
 	}
 	// Cheap upper bounds on the SNR before the PSF (both exact bounds).
-	if !keep && (w.snrCap(mu, i0a) < cfg.Cuts.MinSNR || w.snrBound(src.Mags) < cfg.Cuts.MinSNR) {
-		return false, nil
+	if !keep && (w.snrCap(mu, i0a) < cfg.Cuts.MinSNR || w.snrBound() < cfg.Cuts.MinSNR) {
+		return w.reject(8)
+	}
+
+	// PSF-convolved source in every band, and an exact bound on the SNR
+	// from it before the deflector light is rendered.
+	w.lastBound = w.convolvedBound(n, margin)
+	if screen && w.lastBound < cfg.Cuts.MinSNR {
+		return w.reject(9)
 	}
 
 	// Deflector light (unit flux), PSF convolution and the exact SNR.
@@ -372,18 +432,14 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	w.renderLensLight(sersicLens, d.X, d.Y, n, ss)
 	best, bestSNR := 0, -1.0
 	for b := range s.bands {
-		w.srcC[b] = grow(w.srcC[b], cfg.Size*cfg.Size)
-		w.lenC[b] = grow(w.lenC[b], cfg.Size*cfg.Size)
-		convolveCrop(w.srcC[b], w.src[:np], n, margin, cfg.Size, w.kern[b], w.tmp)
 		convolveCrop(w.lenC[b], w.lens[:np], n, margin, cfg.Size, w.kern[b], w.tmp)
-		band := &cfg.Preset.Bands[b]
-		perFlux, bkg := cfg.Preset.PixelVariance(band, w.cond[b])
-		fs := band.FluxRate(src.Mags[b])
-		fl := band.FluxRate(d.Mags[b])
+		perFlux, bkg := w.perFlux[b], w.bkg[b]
+		fs, fl := w.flux[b], w.fluxL[b]
+		lenC := w.lenC[b][:len(w.srcC[b])]
 		var sig, vsum float64
 		for i, sv := range w.srcC[b] {
 			se := fs * sv
-			v := perFlux*(se+fl*w.lenC[b][i]) + bkg
+			v := perFlux*(se+fl*lenC[i]) + bkg
 			if se*se > v {
 				sig += se
 				vsum += v
@@ -401,12 +457,12 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	w.lastSNR = bestSNR
 	if !keep {
 		if bestSNR < cfg.Cuts.MinSNR {
-			return false, nil
+			return w.reject(10)
 		}
 		if cfg.Cuts.Resolved {
 			half := w.cond[best].Seeing / 2
 			if sys.ThetaE*sys.ThetaE <= src.Re*src.Re+half*half {
-				return false, nil
+				return w.reject(11)
 			}
 		}
 	}
@@ -415,16 +471,102 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	npix := cfg.Size * cfg.Size
 	for b := range s.bands {
 		band := &cfg.Preset.Bands[b]
-		fs := band.FluxRate(src.Mags[b])
-		fl := band.FluxRate(d.Mags[b])
+		fs, fl := w.flux[b], w.fluxL[b]
 		for i := 0; i < npix; i++ {
 			w.model[i] = fs*w.srcC[b][i] + fl*w.lenC[b][i]
 		}
 		off := b * npix
 		cfg.Preset.AddNoise(r, band, w.model[:npix], w.cond[b], dst.Images[off:off+npix], dst.Variance[off:off+npix])
 	}
-	w.fillParams(dst.Params, &sys, mu, best, try)
+	w.fillParams(dst.Params, sys, mu, best, try)
 	return true, nil
+}
+
+// rejectStages names the places where candidate rejects a candidate, in the
+// order of w.stats.
+var rejectStages = [...]string{
+	"resolution (best seeing)",
+	"SNR cap at the magnification bound",
+	"point mode (centre / coarse estimates)",
+	"muPolar magnification or SNR cap",
+	"snrSq at muPolar(h/2)",
+	"approximate render: magnification or unconvolved SNR",
+	"approximate render: convolved SNR",
+	"magnification cut",
+	"SNR caps of the full render",
+	"convolved SNR bound of the full render",
+	"SNR cut",
+	"resolution cut (best band)",
+}
+
+// reject counts a rejection at stage k (an index of rejectStages) and
+// returns candidate's "not kept" result.
+func (w *worker) reject(k int) (bool, error) {
+	w.stats[k]++
+	return false, nil
+}
+
+// approxSNRMargin multiplies the PSF-convolved SNR bound of the approximate
+// render in the pre-screen: the full render's exact SNR differs from it by
+// the sampling error of the coarse render (TestPrescreenConservative
+// measures the largest ratio).
+const approxSNRMargin = 1.5
+
+// convolvedBound convolves the unit-flux source map in w.src (padded grid of
+// side n) with every band's PSF into w.srcC, restricted to the rows and
+// columns that hold flux, and returns an exact upper bound on the best
+// band's thresholded SNR of the full cuts: with S_i the source signal,
+// v0_i = perFlux S_i + bkg <= var_i (the deflector only adds variance), and
+// A the pixels with S_i^2 > var_i (a subset of A0, where S_i^2 > v0_i),
+// sum_A S_i / sqrt(sum_A var_i) <= sqrt(sum_A S_i^2 / var_i) (Cauchy-Schwarz)
+// <= sqrt(sum_A0 S_i^2 / v0_i).
+func (w *worker) convolvedBound(n, margin int) float64 {
+	size := w.s.cfg.Size
+	x0, x1, y0, y1 := bbox(w.src[:n*n], n)
+	best := 0.0
+	for b := range w.s.bands {
+		out := w.srcC[b][:size*size]
+		convolveCropBox(out, w.src[:n*n], n, margin, size, w.kern[b], w.tmp, x0, x1, y0, y1)
+		fs, perFlux, bkg := w.flux[b], w.perFlux[b], w.bkg[b]
+		var acc float64
+		for _, sv := range out {
+			se := fs * sv
+			if v := perFlux*se + bkg; se*se > v {
+				acc += se * se / v
+			}
+		}
+		best = math.Max(best, math.Sqrt(acc))
+	}
+	return best
+}
+
+// bbox returns the half-open column and row ranges [x0, x1) x [y0, y1) of
+// the non-zero pixels of the n x n image in (empty ranges for a blank one).
+func bbox(in []float64, n int) (x0, x1, y0, y1 int) {
+	x0, x1, y0, y1 = n, 0, n, 0
+	for j := 0; j < n; j++ {
+		row := in[j*n : (j+1)*n]
+		lo := -1
+		for i, v := range row {
+			if v != 0 {
+				lo = i
+				break
+			}
+		}
+		if lo < 0 {
+			continue
+		}
+		hi := lo
+		for i := n - 1; i > lo; i-- {
+			if row[i] != 0 {
+				hi = i
+				break
+			}
+		}
+		x0, x1 = min(x0, lo), max(x1, hi+1)
+		y0, y1 = min(y0, j), max(y1, j+1)
+	}
+	return x0, x1, y0, y1
 }
 
 // snrBound returns an upper bound on the best band's thresholded SNR from
@@ -432,16 +574,14 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 // S > sigma is at most sqrt(sum S^2 / bkg) (Cauchy-Schwarz, and every pixel's
 // variance is at least the background's), and convolution with a normalised
 // PSF cannot increase sum S^2.
-func (w *worker) snrBound(mags []float64) float64 {
+func (w *worker) snrBound() float64 {
 	var sumsq float64
 	for _, v := range w.src {
 		sumsq += v * v
 	}
 	best := 0.0
 	for b := range w.s.bands {
-		band := &w.s.cfg.Preset.Bands[b]
-		_, bkg := w.s.cfg.Preset.PixelVariance(band, w.cond[b])
-		best = math.Max(best, band.FluxRate(mags[b])*math.Sqrt(sumsq/bkg))
+		best = math.Max(best, w.flux[b]*math.Sqrt(sumsq*w.invBkg[b]))
 	}
 	return best
 }
@@ -624,4 +764,76 @@ func magnificationBound(sys *population.System) float64 {
 	beta := math.Hypot(src.X-d.X, src.Y-d.Y)
 	dist := math.Max(beta-rc, h)
 	return 2 * (2*sys.ThetaE/dist + 2)
+}
+
+// convolveCropBox is convolveCrop for an input that is zero outside the
+// columns [x0, x1) and rows [y0, y1): only the output pixels the box can
+// reach are computed (the rest are set to zero), and only the box's terms are
+// summed, in the same order as convolveCrop, so the result is bit-identical
+// to convolveCrop's (the skipped terms are exact zeros).
+func convolveCropBox(out, in []float64, n, margin, size int, k []float64, tmp []float64, x0, x1, y0, y1 int) {
+	out = out[:size*size]
+	if x0 >= x1 || y0 >= y1 {
+		clear(out)
+		return
+	}
+	h := len(k) / 2
+	// output columns / rows whose window meets the box
+	c0, c1 := max(0, x0-h-margin), min(size, x1+h-margin)
+	r0, r1 := max(0, y0-h-margin), min(size, y1+h-margin)
+	if c0 >= c1 || r0 >= r1 {
+		clear(out)
+		return
+	}
+	// Pass 1, along x: rows y0..y1-1, output columns c0..c1-1.
+	t := tmp[:n*size]
+	for j := y0; j < y1; j++ {
+		row := in[j*n : (j+1)*n]
+		dstRow := t[j*size : (j+1)*size]
+		for i := c0; i < c1; i++ {
+			ci := i + margin
+			lo, hi := ci-h, ci+h
+			kk := 0
+			if lo < x0 {
+				kk = x0 - lo
+				lo = x0
+			}
+			if hi > x1-1 {
+				hi = x1 - 1
+			}
+			var acc float64
+			kw := k[kk : kk+hi-lo+1]
+			rw := row[lo : hi+1]
+			for p, kv := range kw {
+				acc += rw[p] * kv
+			}
+			dstRow[i] = acc
+		}
+	}
+	// Pass 2, along y: output rows r0..r1-1, columns c0..c1-1.
+	clear(out[:r0*size])
+	clear(out[r1*size:])
+	for j := r0; j < r1; j++ {
+		cj := j + margin
+		lo, hi := cj-h, cj+h
+		kk := 0
+		if lo < y0 {
+			kk = y0 - lo
+			lo = y0
+		}
+		if hi > y1-1 {
+			hi = y1 - 1
+		}
+		o := out[j*size : (j+1)*size]
+		clear(o)
+		oc := o[c0:c1]
+		for p := lo; p <= hi; p++ {
+			kv := k[kk]
+			kk++
+			src := t[p*size+c0 : p*size+c1]
+			for i := range oc {
+				oc[i] += kv * src[i]
+			}
+		}
+	}
 }
