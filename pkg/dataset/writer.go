@@ -370,6 +370,11 @@ func imageHeader(name, unit, unitComment string, m *Meta, nlens int) (*header, e
 
 // paramsHeader builds the PARAMS binary-table header.
 func paramsHeader(cols []Column, nlens int) (*header, error) {
+	return tableHeader("PARAMS", "lens parameters, one row per lens", cols, nlens)
+}
+
+// tableHeader builds a binary-table header named name with nrows rows.
+func tableHeader(name, comment string, cols []Column, nrows int) (*header, error) {
 	row := 0
 	for _, c := range cols {
 		row += formatSize(c.Format)
@@ -380,7 +385,7 @@ func paramsHeader(cols []Column, nlens int) (*header, error) {
 		{key: "BITPIX", value: 8, comment: "bytes"},
 		{key: "NAXIS", value: 2, comment: "row, column"},
 		{key: "NAXIS1", value: row, comment: "bytes per row"},
-		{key: "NAXIS2", value: nlens, comment: "rows (one per lens)"},
+		{key: "NAXIS2", value: nrows, comment: "rows"},
 		{key: "PCOUNT", value: 0, comment: "no heap"},
 		{key: "GCOUNT", value: 1, comment: "one group"},
 		{key: "TFIELDS", value: len(cols), comment: "number of columns"},
@@ -404,7 +409,7 @@ func paramsHeader(cols []Column, nlens int) (*header, error) {
 			return nil, fmt.Errorf("column %s: %w", c.Name, err)
 		}
 	}
-	if err := h.add("EXTNAME", "PARAMS", "lens parameters, one row per lens"); err != nil {
+	if err := h.add("EXTNAME", name, comment); err != nil {
 		return nil, err
 	}
 	return h, nil
