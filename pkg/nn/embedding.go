@@ -1,0 +1,195 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Readouts accepted by EmbeddingConfig.Readout.
+const (
+	// ReadoutMean averages the last feature map over height and width
+	// (global average pooling): translation invariant, few parameters.
+	ReadoutMean = "mean"
+	// ReadoutFlatten flattens the last feature map, keeping where in the
+	// cutout each feature is, at the cost of H*W times more head weights.
+	ReadoutFlatten = "flatten"
+)
+
+// EmbeddingConfig describes the image-embedding network built by Embedding:
+//
+//	3x3 stem conv -> [2x2 mean pool] -> Inception blocks, each optionally
+//	followed by a 2x2 mean pool -> readout -> [dense + activation] -> dense
+type EmbeddingConfig struct {
+	// StemChannels is the output width of the 3 x 3 stem convolution.
+	StemChannels int
+	// StemPool puts a 2 x 2 mean pool after the stem.
+	StemPool bool
+	// Blocks are the Inception blocks, in order. A block whose Activation or
+	// Norm is empty takes the network's.
+	Blocks []InceptionConfig
+	// BlockPool[i] puts a 2 x 2 mean pool after block i. Nil means a pool
+	// after every block but the last; otherwise it needs one entry a block.
+	BlockPool []bool
+	// Readout turns the last feature map into a vector: ReadoutMean (or "")
+	// or ReadoutFlatten.
+	Readout string
+	// Hidden, when positive, adds a dense layer of that width (with the
+	// activation) between the readout and the output.
+	Hidden int
+	// EmbedDim is the size of the embedding (the output, linear).
+	EmbedDim int
+	// Activation: "relu" (or "") or "silu".
+	Activation string
+	// Norm after every convolution: "none" (or "") or "layer".
+	Norm string
+}
+
+// DefaultEmbeddingConfig returns the compact network used by lenssbi for
+// 48 x 48 g r i z cutouts: a 16-channel 3 x 3 stem and a 2 x 2 pool
+// (24 x 24), Inception blocks of 40, 80 and 128 channels at 24 x 24, 12 x 12
+// and 6 x 6, global average pooling and a dense layer to 64 outputs, ReLU,
+// no normalisation: 47,488 parameters. On the pure-Go backend (2 cores,
+// GOEXPERIMENT=simd) it trains at ~360 images/s with batch 64 and Adam,
+// about 70 s for a 25,000-image epoch, and embeds ~900 images/s.
+func DefaultEmbeddingConfig() EmbeddingConfig {
+	return EmbeddingConfig{
+		StemChannels: 16,
+		StemPool:     true,
+		Blocks: []InceptionConfig{
+			{C1: 8, C3Reduce: 8, C3: 16, C5Reduce: 4, C5: 8, CPool: 8},
+			{C1: 16, C3Reduce: 16, C3: 32, C5Reduce: 8, C5: 16, CPool: 16},
+			{C1: 32, C3Reduce: 24, C3: 48, C5Reduce: 12, C5: 24, CPool: 24},
+		},
+		Readout:    ReadoutMean,
+		EmbedDim:   64,
+		Activation: ActReLU,
+		Norm:       NormNone,
+	}
+}
+
+// Validate reports what is wrong with c, or nil.
+func (c EmbeddingConfig) Validate() error {
+	var errs []error
+	if c.StemChannels <= 0 {
+		errs = append(errs, fmt.Errorf("StemChannels = %d, must be positive", c.StemChannels))
+	}
+	for i, b := range c.Blocks {
+		if err := b.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("Blocks[%d]: %w", i, err))
+		}
+	}
+	if c.BlockPool != nil && len(c.BlockPool) != len(c.Blocks) {
+		errs = append(errs, fmt.Errorf("BlockPool has %d entries for %d blocks", len(c.BlockPool), len(c.Blocks)))
+	}
+	if c.Readout != "" && c.Readout != ReadoutMean && c.Readout != ReadoutFlatten {
+		errs = append(errs, fmt.Errorf("unknown Readout %q (want %q or %q)", c.Readout, ReadoutMean, ReadoutFlatten))
+	}
+	if c.Hidden < 0 {
+		errs = append(errs, fmt.Errorf("Hidden = %d, must be >= 0", c.Hidden))
+	}
+	if c.EmbedDim <= 0 {
+		errs = append(errs, fmt.Errorf("EmbedDim = %d, must be positive", c.EmbedDim))
+	}
+	if !validActivation(c.Activation) {
+		errs = append(errs, fmt.Errorf("unknown Activation %q (want %q or %q)", c.Activation, ActReLU, ActSiLU))
+	}
+	if !validNorm(c.Norm) {
+		errs = append(errs, fmt.Errorf("unknown Norm %q (want %q or %q)", c.Norm, NormNone, NormLayer))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("embedding config: %w", err)
+	}
+	return nil
+}
+
+// poolAfter reports whether block i is followed by a 2x2 pool.
+func (c EmbeddingConfig) poolAfter(i int) bool {
+	if c.BlockPool == nil {
+		return i < len(c.Blocks)-1
+	}
+	return c.BlockPool[i]
+}
+
+// OutputSize returns the height and width of the last feature map for an
+// h x w input, and an error if a pool would meet a map smaller than 2 x 2.
+func (c EmbeddingConfig) OutputSize(h, w int) (int, int, error) {
+	pool := func(what string) error {
+		if h < 2 || w < 2 {
+			return fmt.Errorf("embedding: the 2x2 pool after %s meets a %dx%d feature map", what, h, w)
+		}
+		h, w = h/2, w/2
+		return nil
+	}
+	if c.StemPool {
+		if err := pool("the stem"); err != nil {
+			return 0, 0, err
+		}
+	}
+	for i := range c.Blocks {
+		if c.poolAfter(i) {
+			if err := pool(fmt.Sprintf("block %d", i)); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	return h, w, nil
+}
+
+// Embedding maps images, NHWC [B, H, W, C] float32 (or float64) already
+// prepared and normalised, to embeddings [B, cfg.EmbedDim].
+//
+// Variables, under scope: "stem" (Conv2D), "norm_stem", "block0",
+// "block1", ... (Inception), "hidden" and "out" (Dense). On the Go backend
+// (or with ParamConvImpl = "im2col") the network runs channel-major
+// throughout: the images are transposed once, the Inception branches stay
+// separate channel groups, and a flattened readout is put back in NHWC
+// order, so both formulations share variables and give the same result.
+//
+// It panics (an error from model.Exec) if cfg is invalid or the images are
+// too small for its pools.
+func Embedding(scope *model.Scope, cfg EmbeddingConfig, images *graph.Node) *graph.Node {
+	if err := cfg.Validate(); err != nil {
+		panicf("Embedding: %v", err)
+	}
+	checkRank4("Embedding", images)
+	d := images.Shape().Dimensions
+	if _, _, err := cfg.OutputSize(d[1], d[2]); err != nil {
+		panicf("Embedding: images %s: %v", images.Shape(), err)
+	}
+	n := newNet(scope, images.Graph())
+	x := n.conv(scope.In("stem"), n.fromNHWC(images), cfg.StemChannels, 3)
+	x = n.activate(cfg.Activation, n.normalize(scope.In("norm_stem"), cfg.Norm, x))
+	if cfg.StemPool {
+		x = meanPool2x2(x, n.hAxis())
+	}
+	xs := []*graph.Node{x}
+	for i, b := range cfg.Blocks {
+		if b.Activation == "" {
+			b.Activation = cfg.Activation
+		}
+		if b.Norm == "" {
+			b.Norm = cfg.Norm
+		}
+		xs = n.inception(scope.In("block%d", i), xs, b)
+		if cfg.poolAfter(i) {
+			for j := range xs {
+				xs[j] = meanPool2x2(xs[j], n.hAxis())
+			}
+		}
+	}
+	var v *graph.Node
+	if cfg.Readout == ReadoutFlatten {
+		x := n.toNHWC(n.concat(xs))
+		xd := x.Shape().Dimensions
+		v = graph.Reshape(x, xd[0], xd[1]*xd[2]*xd[3])
+	} else {
+		v = n.globalPool(xs)
+	}
+	if cfg.Hidden > 0 {
+		v = n.activate(cfg.Activation, Dense(scope.In("hidden"), v, cfg.Hidden))
+	}
+	return Dense(scope.In("out"), v, cfg.EmbedDim)
+}
