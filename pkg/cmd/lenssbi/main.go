@@ -3,6 +3,9 @@
 //	lenssbi simulate --preset delve --n 25000 --seed 1 --size 48 --out data.fits
 //	lenssbi inspect data.fits
 //	lenssbi render data.fits --out grid.png
+//	lenssbi train --data train.fits --mode marginal --out models/NAME
+//	lenssbi infer --model models/NAME --data test.fits --out posteriors.fits
+//	lenssbi evaluate --model models/NAME --data test.fits
 //	lenssbi depth --preset delve
 //	lenssbi presets
 //
@@ -36,6 +39,9 @@ func commands() []command {
 		{"simulate", "simulate a lens dataset and write it as FITS", runSimulate},
 		{"inspect", "summarise a FITS dataset", runInspect},
 		{"render", "draw a contact sheet of g r i colour composites", runRender},
+		{"train", "train a neural posterior estimator", runTrain},
+		{"infer", "sample posteriors for a dataset with a trained model", runInfer},
+		{"evaluate", "print the reference results table for a model and a test set", runEvaluate},
 		{"depth", "print a preset's 5-sigma point-source depths", runDepth},
 		{"presets", "list the survey presets", runPresets},
 		{"version", "print the lenssbi version", func([]string, io.Writer, io.Writer) error {

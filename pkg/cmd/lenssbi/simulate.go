@@ -125,13 +125,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, quiet bool, label string) *progress {
-	on := false
-	if f, ok := w.(*os.File); ok && !quiet {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			on = true
-		}
-	}
-	return &progress{w: w, on: on, label: label, t0: time.Now()}
+	return &progress{w: w, on: !quiet && isTerminal(w), label: label, t0: time.Now()}
 }
 
 func (p *progress) update(done, total int) {

@@ -1,0 +1,442 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lenssbi/lenssbi/pkg/dataset"
+	"github.com/lenssbi/lenssbi/pkg/diagnostics"
+	"github.com/lenssbi/lenssbi/pkg/npe"
+	"github.com/lenssbi/lenssbi/pkg/prep"
+	"github.com/lenssbi/lenssbi/pkg/simulate"
+	"github.com/lenssbi/lenssbi/pkg/survey"
+	"github.com/lenssbi/lenssbi/pkg/version"
+)
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("train", "train --data train.fits [--val val.fits | --simulate-on-the-fly] --mode marginal|joint --out models/NAME [flags]", stderr)
+	data := fs.String("data", "", "training dataset (FITS); also the source of the preset and validation split")
+	val := fs.String("val", "", "validation dataset (default: --val-fraction of --data held out)")
+	onTheFly := fs.Bool("simulate-on-the-fly", false, "train on fresh simulated lenses every epoch (same preset as --data)")
+	perEpoch := fs.Int("lenses-per-epoch", 0, "lenses per epoch with --simulate-on-the-fly (default: the size of --data)")
+	mode := fs.String("mode", npe.ModeMarginal, "marginal (one network per parameter, the reference) or joint")
+	out := fs.String("out", "", "model directory (resumes when it holds an unfinished run)")
+	epochs := fs.Int("epochs", 0, "maximum epochs (default 30)")
+	batch := fs.Int("batch", 0, "batch size (default 64)")
+	lr := fs.Float64("lr", 0, "initial learning rate (default 1e-3, cosine decay)")
+	clip := fs.Float64("clip-norm", -1, "global gradient-norm clip (default 5; 0 disables)")
+	patience := fs.Int("patience", -1, "early-stopping patience in epochs (default 5; 0 disables)")
+	valFrac := fs.Float64("val-fraction", 0.1, "fraction of --data held out for validation when --val is not given")
+	seed := fs.Uint64("seed", 1, "seed for the data split, shuffling and initial weights")
+	backend := fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda (or $GOMLX_BACKEND)")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("unexpected argument %q", pos[0])
+	case *data == "":
+		return usagef("--data is required")
+	case *out == "":
+		return usagef("--out is required")
+	case *mode != npe.ModeMarginal && *mode != npe.ModeJoint:
+		return usagef("--mode must be marginal or joint, got %q", *mode)
+	case *valFrac <= 0 || *valFrac >= 1:
+		return usagef("--val-fraction must be in (0, 1)")
+	}
+	cfg := npe.DefaultConfig(*mode)
+	cfg.Seed = *seed
+	cfg.Flow.Seed = *seed
+	cfg.ValFraction = *valFrac
+	if *epochs > 0 {
+		cfg.Epochs = *epochs
+	}
+	if *batch > 0 {
+		cfg.BatchSize = *batch
+	}
+	if *lr > 0 {
+		cfg.LearningRate = *lr
+		cfg.MinLearningRate = math.Min(cfg.MinLearningRate, *lr)
+	}
+	if *clip >= 0 {
+		cfg.ClipNorm = *clip
+	}
+	if *patience >= 0 {
+		cfg.Patience = *patience
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+
+	ds, err := dataset.Open(*data)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	m := ds.Meta()
+	p, err := survey.LoadPreset(m.Preset)
+	if err != nil {
+		return fmt.Errorf("%s: preset %q of the dataset: %w", *data, m.Preset, err)
+	}
+	pc := prep.NewConfig(p)
+	if err := pc.CheckBands(m.Bands, *data); err != nil {
+		return err
+	}
+
+	// Training / validation rows.
+	var trainRows, valRows []int
+	var valDS *dataset.Dataset
+	valPath := *val
+	if *val != "" {
+		valDS, err = dataset.Open(*val)
+		if err != nil {
+			return err
+		}
+		defer valDS.Close()
+		vm := valDS.Meta()
+		if vm.NX != m.NX || vm.NY != m.NY || !slices.Equal(vm.Bands, m.Bands) {
+			return fmt.Errorf("%s: images %dx%d %v differ from the training set's %dx%d %v", *val, vm.NX, vm.NY, vm.Bands, m.NX, m.NY, m.Bands)
+		}
+		trainRows = seq(ds.Len())
+	} else {
+		valDS = ds
+		valPath = *data + " (held out)"
+		perm := rand.New(rand.NewPCG(*seed, 0x7a1)).Perm(ds.Len())
+		nval := int(math.Round(*valFrac * float64(ds.Len())))
+		valRows = slices.Sorted(slices.Values(perm[:nval]))
+		trainRows = slices.Sorted(slices.Values(perm[nval:]))
+	}
+	// Targets transform from the training rows.
+	var cols [][]float64
+	var units []string
+	colUnits := map[string]string{}
+	for _, c := range ds.Columns() {
+		colUnits[c.Name] = c.Unit
+	}
+	for _, name := range cfg.Targets {
+		all, err := ds.Column(name)
+		if err != nil {
+			return err
+		}
+		v := make([]float64, len(trainRows))
+		for i, r := range trainRows {
+			v[i] = all[r]
+		}
+		cols = append(cols, v)
+		units = append(units, colUnits[name])
+	}
+	tr, err := npe.FitTransform(cfg.Targets, units, cols)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *data, err)
+	}
+	valSrc, err := npe.NewFITSSource(valDS, valPath, valRows, pc, tr, cfg.BatchSize, 2048, *seed+1)
+	if err != nil {
+		return err
+	}
+	var trainSrc npe.Source
+	info := npe.DataInfo{Train: *data, Validation: valPath, Preset: m.Preset, Seed: m.Seed, NTrain: len(trainRows), NVal: valSrc.LensesPerEpoch()}
+	if *onTheFly {
+		sc := simulate.DefaultConfig(p)
+		sc.Size = m.NX
+		sc.Seed = m.Seed + 1_000_003 // a stream disjoint from the FITS sets' seed
+		sim, err := simulate.New(sc)
+		if err != nil {
+			return err
+		}
+		n := *perEpoch
+		if n <= 0 {
+			n = len(trainRows)
+		}
+		src, err := npe.NewSimSource(sim, pc, tr, cfg.BatchSize, n, 0)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		trainSrc = src
+		info.OnTheFly, info.NTrain = true, n
+		info.Train = fmt.Sprintf("simulated on the fly (%s preset, seed %d)", m.Preset, sc.Seed)
+	} else {
+		trainSrc, err = npe.NewFITSSource(ds, *data, trainRows, pc, tr, cfg.BatchSize, 2048, *seed)
+		if err != nil {
+			return err
+		}
+	}
+	card := npe.Card{Config: cfg, Prep: pc, Transform: tr, NX: m.NX, NY: m.NY, Bands: m.Bands, Data: info}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts := npe.TrainOptions{Backend: *backend, ProgressEvery: 20}
+	if !*quiet {
+		fmt.Fprintf(stderr, "training %s model (%s) on %d lenses, validating on %d; writing %s\n", cfg.Mode, version.Version, info.NTrain, info.NVal, *out)
+		tty := isTerminal(stderr)
+		opts.OnProgress = func(p npe.Progress) {
+			if p.EpochDone {
+				fmt.Fprintf(stderr, "\repoch %3d/%d  train %.4f  val %.4f  lr %.2e  %.0f images/s   \n", p.Epoch, p.Epochs, p.TrainLoss, p.ValLoss, p.LearningRate, p.ImagesPerSec)
+			} else if tty {
+				fmt.Fprintf(stderr, "\repoch %3d/%d  batch %d/%d  train %.4f  %.0f images/s   ", p.Epoch, p.Epochs, p.Batch, p.Batches, p.TrainLoss, p.ImagesPerSec)
+			}
+		}
+	}
+	t0 := time.Now()
+	res, err := npe.Train(ctx, *out, card, trainSrc, valSrc, opts)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted; run the same command again to resume from the last completed epoch in %s", *out)
+		}
+		return err
+	}
+	st := res.State
+	fmt.Fprintf(stdout, "model %s: %d epochs (%s), best validation loss %.4f at epoch %d, %.0fs this run, %.0f images/s\n",
+		*out, st.Epoch, st.StopReason, st.BestValLoss, st.BestEpoch, time.Since(t0).Seconds(), st.ImagesPerSec)
+	return nil
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// loadForInference opens the model and the dataset and checks they agree.
+func loadForInference(modelDir, data, backend string) (*npe.Estimator, *dataset.Dataset, error) {
+	est, err := npe.Load(modelDir, backend)
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, err := dataset.Open(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, m := est.Card(), ds.Meta()
+	if m.NX != c.NX || m.NY != c.NY {
+		ds.Close()
+		return nil, nil, fmt.Errorf("%s: images are %dx%d, model %s expects %dx%d", data, m.NX, m.NY, modelDir, c.NX, c.NY)
+	}
+	if err := c.Prep.CheckBands(m.Bands, data); err != nil {
+		ds.Close()
+		return nil, nil, err
+	}
+	return est, ds, nil
+}
+
+// posteriorOver runs the estimator over lenses [first, first+n) of ds in
+// blocks, bounding memory.
+func posteriorOver(est *npe.Estimator, ds *dataset.Dataset, first, n, samples int, seed uint64) (*npe.Posterior, error) {
+	const block = 500
+	var all *npe.Posterior
+	var buf []float32
+	for start := first; start < first+n; start += block {
+		m := min(block, first+n-start)
+		var err error
+		buf, err = ds.ReadImages(start, m, buf)
+		if err != nil {
+			return nil, err
+		}
+		p, err := est.Posterior(buf, m, npe.PosteriorOptions{Samples: samples, Seed: seed, First: start})
+		if err != nil {
+			return nil, err
+		}
+		if all == nil {
+			all = p
+			continue
+		}
+		all.N += p.N
+		all.Samples = append(all.Samples, p.Samples...)
+		all.Summaries = append(all.Summaries, p.Summaries...)
+	}
+	return all, nil
+}
+
+func runInfer(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("infer", "infer --model models/NAME --data test.fits --samples 1000 --out posteriors.fits [flags]", stderr)
+	modelDir := fs.String("model", "", "model directory")
+	data := fs.String("data", "", "dataset (FITS) of cutouts")
+	samples := fs.Int("samples", 1000, "posterior samples per lens")
+	out := fs.String("out", "", "output FITS file: SAMPLES cube and SUMMARY table")
+	first := fs.Int("first", 0, "first lens")
+	n := fs.Int("n", 0, "number of lenses (default: all from --first)")
+	seed := fs.Uint64("seed", 1, "sampling seed")
+	backend := fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda")
+	force := fs.Bool("force", false, "overwrite --out")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("unexpected argument %q", pos[0])
+	case *modelDir == "" || *data == "" || *out == "":
+		return usagef("--model, --data and --out are required")
+	case *samples <= 0 || *first < 0 || *n < 0:
+		return usagef("--samples must be > 0, --first and --n >= 0")
+	}
+	if _, err := os.Stat(*out); err == nil && !*force {
+		return fmt.Errorf("%s exists; use --force to overwrite it", *out)
+	}
+	est, ds, err := loadForInference(*modelDir, *data, *backend)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	if *first >= ds.Len() {
+		return usagef("--first %d is beyond the %d lenses of %s", *first, ds.Len(), *data)
+	}
+	cnt := ds.Len() - *first
+	if *n > 0 {
+		cnt = min(*n, cnt)
+	}
+	t0 := time.Now()
+	post, err := posteriorOver(est, ds, *first, cnt, *samples, *seed)
+	if err != nil {
+		return err
+	}
+	el := time.Since(t0)
+	// Summary table.
+	cols := []dataset.Column{{Name: "INDEX", Format: "K", Description: "lens index in the input dataset"}}
+	var colData [][]float64
+	idx := make([]float64, cnt)
+	for i := range idx {
+		idx[i] = float64(*first + i)
+	}
+	colData = append(colData, idx)
+	for d, name := range post.Names {
+		for _, q := range []struct {
+			suffix, desc string
+			get          func(diagnostics.Summary) float64
+		}{
+			{"MEDIAN", "posterior median", func(s diagnostics.Summary) float64 { return s.Median }},
+			{"LO68", "16th percentile", func(s diagnostics.Summary) float64 { return s.Lo68 }},
+			{"HI68", "84th percentile", func(s diagnostics.Summary) float64 { return s.Hi68 }},
+			{"LO95", "2.5th percentile", func(s diagnostics.Summary) float64 { return s.Lo95 }},
+			{"HI95", "97.5th percentile", func(s diagnostics.Summary) float64 { return s.Hi95 }},
+		} {
+			v := make([]float64, cnt)
+			for i := range v {
+				v[i] = q.get(post.Summaries[i][d])
+			}
+			cols = append(cols, dataset.Column{Name: name + "_" + q.suffix, Unit: post.Units[d], Description: strings.ToLower(name) + " " + q.desc})
+			colData = append(colData, v)
+		}
+		if truth, err := ds.Column(name); err == nil {
+			cols = append(cols, dataset.Column{Name: name + "_TRUE", Unit: post.Units[d], Description: "true value from the input dataset"})
+			colData = append(colData, truth[*first:*first+cnt])
+		}
+	}
+	c := est.Card()
+	primary := []dataset.Card{
+		{Key: "LENSSBI", Value: version.Version, Comment: "lenssbi version"},
+		{Key: "CREATOR", Value: "lenssbi infer"},
+		{Key: "MODEL", Value: *modelDir, Comment: "model directory"},
+		{Key: "MODE", Value: c.Config.Mode, Comment: "marginal or joint posterior"},
+		{Key: "DATA", Value: *data, Comment: "input dataset"},
+		{Key: "NLENS", Value: cnt},
+		{Key: "NSAMPLES", Value: *samples},
+		{Key: "PARAMS", Value: strings.Join(post.Names, ","), Comment: "parameters along SAMPLES axis 1"},
+		{Key: "SEED", Value: *seed, Comment: "sampling seed"},
+	}
+	samplesHDU := dataset.ImageHDU{Name: "SAMPLES", Dims: []int{post.D, post.S, post.N}, AxisNames: []string{"parameter", "sample", "lens"}, Data: post.Samples,
+		Cards: []dataset.Card{{Key: "PARAMS", Value: strings.Join(post.Names, ","), Comment: "axis 1"}}}
+	if err := dataset.WriteFITS(*out, primary, *force, samplesHDU, dataset.TableHDU{Name: "SUMMARY", Comment: "posterior summaries, one row per lens", Columns: cols, Data: colData}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d lenses x %d samples x %d parameters in %.1fs (%.0f lenses/s)\n", *out, cnt, *samples, post.D, el.Seconds(), float64(cnt)/el.Seconds())
+	return nil
+}
+
+func runEvaluate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("evaluate", "evaluate --model models/NAME --data test.fits [flags]", stderr)
+	modelDir := fs.String("model", "", "model directory")
+	data := fs.String("data", "", "test dataset (FITS) with true parameters")
+	samples := fs.Int("samples", 1000, "posterior samples per lens")
+	n := fs.Int("n", 0, "number of lenses (default: all)")
+	seed := fs.Uint64("seed", 1, "sampling seed")
+	backend := fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("unexpected argument %q", pos[0])
+	case *modelDir == "" || *data == "":
+		return usagef("--model and --data are required")
+	case *samples <= 0 || *n < 0:
+		return usagef("--samples must be > 0 and --n >= 0")
+	}
+	est, ds, err := loadForInference(*modelDir, *data, *backend)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	cnt := ds.Len()
+	if *n > 0 {
+		cnt = min(cnt, *n)
+	}
+	t0 := time.Now()
+	post, err := posteriorOver(est, ds, 0, cnt, *samples, *seed)
+	if err != nil {
+		return err
+	}
+	el := time.Since(t0)
+	fmt.Fprintf(stdout, "model %s (%s mode) on %s: %d lenses, %d samples each, %.1fs (%.0f lenses/s)\n\n",
+		*modelDir, est.Card().Config.Mode, *data, cnt, *samples, el.Seconds(), float64(cnt)/el.Seconds())
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "Parameter\tMedian Precision\tMedian Fractional Deviation\tR^2\t")
+	for d, name := range post.Names {
+		truth, err := ds.Column(name)
+		if err != nil {
+			return err
+		}
+		sums := make([]diagnostics.Summary, cnt)
+		for i := range sums {
+			sums[i] = post.Summaries[i][d]
+		}
+		m, err := diagnostics.Evaluate(sums, truth[:cnt])
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintf(tw, "%s\t%.1f %%\t%.1f %%\t%.3f\t\n", paramLabel(name), 100*m.MedianPrecision, 100*m.MedianFractionalDeviation, m.R2)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nprecision: 1 - (%s) / |median|; deviation: |median - truth| / |truth|; R^2 of posterior medians.\n", diagnostics.PrecisionInterval)
+	return nil
+}
+
+func paramLabel(name string) string {
+	switch name {
+	case "THETA_E":
+		return "theta_E"
+	case "Z_LENS":
+		return "z_l"
+	case "SIGMA_V":
+		return "sigma_v"
+	case "Z_SOURCE":
+		return "z_s"
+	}
+	return name
+}

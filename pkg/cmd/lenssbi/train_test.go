@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTrainInferEvaluate runs the inference commands end to end on a tiny
+// dataset: train (one epoch), evaluate (the results table) and infer (a
+// posterior FITS file), and their bad-input errors.
+func TestTrainInferEvaluate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "train.fits")
+	if code, _, errs := runCLI(t, "simulate", "--preset", "delve-seed", "--n", "160", "--seed", "2", "--size", "32", "--out", data); code != 0 {
+		t.Fatalf("simulate: %s", errs)
+	}
+	model := filepath.Join(dir, "m")
+	code, out, errs := runCLI(t, "train", "--data", data, "--mode", "joint", "--epochs", "1", "--batch", "16", "--out", model, "--quiet")
+	if code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "best validation loss") {
+		t.Errorf("train output %q", out)
+	}
+	for _, f := range []string{"model.json", "weights.bin"} {
+		if _, err := os.Stat(filepath.Join(model, f)); err != nil {
+			t.Errorf("model file %s: %v", f, err)
+		}
+	}
+	code, out, errs = runCLI(t, "evaluate", "--model", model, "--data", data, "--samples", "50", "--n", "40")
+	if code != 0 {
+		t.Fatalf("evaluate exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"Median Precision", "Median Fractional Deviation", "R^2", "theta_E", "z_l", "sigma_v", "z_s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("evaluate output lacks %q:\n%s", want, out)
+		}
+	}
+	post := filepath.Join(dir, "post.fits")
+	if code, _, errs = runCLI(t, "infer", "--model", model, "--data", data, "--samples", "20", "--n", "10", "--out", post); code != 0 {
+		t.Fatalf("infer exit %d: %s", code, errs)
+	}
+	if code, _, _ = runCLI(t, "infer", "--model", model, "--data", data, "--samples", "20", "--n", "10", "--out", post); code == 0 {
+		t.Error("infer overwrote its output without --force")
+	}
+	// A model for 32x32 images refuses 48x48 ones; a missing model is named.
+	big := filepath.Join(dir, "big.fits")
+	runCLI(t, "simulate", "--preset", "delve-seed", "--n", "4", "--out", big)
+	if code, _, errs = runCLI(t, "evaluate", "--model", model, "--data", big); code == 0 || !strings.Contains(errs, "32x32") {
+		t.Errorf("size mismatch: exit %d %q", code, errs)
+	}
+	if code, _, errs = runCLI(t, "evaluate", "--model", filepath.Join(dir, "nope"), "--data", data); code == 0 || !strings.Contains(errs, "nope") {
+		t.Errorf("missing model: exit %d %q", code, errs)
+	}
+	if code, _, _ = runCLI(t, "train", "--data", data, "--mode", "both", "--out", model); code != 2 {
+		t.Errorf("bad mode: exit %d", code)
+	}
+}

@@ -1,0 +1,162 @@
+package npe
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/lenssbi/lenssbi/pkg/diagnostics"
+	"github.com/lenssbi/lenssbi/pkg/mlbackend"
+)
+
+// Estimator is a trained model ready for inference. It is safe for
+// concurrent use (calls are serialised).
+type Estimator struct {
+	card      *Card
+	dir       string
+	backend   compute.Backend
+	store     *model.Store
+	sampleExe *model.Exec
+	mu        sync.Mutex
+	prepBuf   []float32
+}
+
+// Load reads the model in dir (model.json and weights.bin) for inference on
+// the given backend spec ("" = default).
+func Load(dir, backend string) (*Estimator, error) {
+	card, err := ReadCard(dir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := mlbackend.New(backend)
+	if err != nil {
+		return nil, err
+	}
+	e := &Estimator{card: card, dir: dir, backend: b, store: model.NewStore()}
+	if err := loadWeights(e.store, filepath.Join(dir, weightsFile), true); err != nil {
+		return nil, fmt.Errorf("loading model %s: %w", dir, err)
+	}
+	// Inference must not create variables: a missing one means the weights
+	// do not match the configuration.
+	cfg := card.Config
+	e.sampleExe, err = model.NewExec(b, e.store, func(scope *model.Scope, images, noise *graph.Node) *graph.Node {
+		return cfg.sampleGraph(scope, images, noise)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Card returns the model's card.
+func (e *Estimator) Card() *Card { return e.card }
+
+// Posterior holds posterior samples and summaries for a set of lenses.
+type Posterior struct {
+	Names []string
+	Units []string
+	// N lenses, S samples per lens, D parameters.
+	N, S, D int
+	// Samples are in physical units, [N][S][D].
+	Samples []float32
+	// Summaries are per lens and parameter, [N][D].
+	Summaries [][]diagnostics.Summary
+}
+
+// Sample returns sample s of lens i, parameter d.
+func (p *Posterior) Sample(i, s, d int) float32 { return p.Samples[(i*p.S+s)*p.D+d] }
+
+// PosteriorOptions control sampling.
+type PosteriorOptions struct {
+	Samples   int    // per lens (default 1000)
+	Seed      uint64 // noise seed; lens i's noise depends on (Seed, first+i) only
+	First     int    // global index of the first lens (for reproducible chunking)
+	ChunkSize int    // lenses per graph call (default 250)
+}
+
+// Posterior draws samples for n raw cutouts: images holds n lenses, each
+// band-major [band][y][x] in the units the model was trained on (e-/s for
+// lenssbi datasets) with the model's bands and size. The model's image
+// preparation is applied.
+func (e *Estimator) Posterior(images []float32, n int, opt PosteriorOptions) (*Posterior, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.card
+	nb := len(c.Bands)
+	per := nb * c.NX * c.NY
+	if n <= 0 || len(images) != n*per {
+		return nil, fmt.Errorf("npe: %d values for %d lenses of %d bands x %dx%d (model %s)", len(images), n, nb, c.NX, c.NY, e.dir)
+	}
+	if opt.Samples <= 0 {
+		opt.Samples = 1000
+	}
+	if opt.ChunkSize <= 0 {
+		opt.ChunkSize = 250
+	}
+	D := c.Transform.Dim()
+	post := &Posterior{Names: c.Transform.Names(), N: n, S: opt.Samples, D: D,
+		Samples: make([]float32, n*opt.Samples*D), Summaries: make([][]diagnostics.Summary, n)}
+	for _, p := range c.Transform.Params {
+		post.Units = append(post.Units, p.Unit)
+	}
+	S := opt.Samples
+	buf := make([]float64, S)
+	for start := 0; start < n; start += opt.ChunkSize {
+		m := min(opt.ChunkSize, n-start)
+		prepared := make([]float32, 0, m*per)
+		for i := 0; i < m; i++ {
+			var err error
+			e.prepBuf, err = c.Prep.Apply(images[(start+i)*per:(start+i+1)*per], c.NX, c.NY, e.prepBuf)
+			if err != nil {
+				return nil, fmt.Errorf("lens %d: %w", opt.First+start+i, err)
+			}
+			prepared = append(prepared, e.prepBuf...)
+		}
+		noise := make([]float32, m*S*D)
+		for i := 0; i < m; i++ {
+			r := rand.New(rand.NewPCG(opt.Seed, uint64(opt.First+start+i)+0x9e3779b9))
+			blk := noise[i*S*D : (i+1)*S*D]
+			for k := range blk {
+				blk[k] = float32(r.NormFloat64())
+			}
+		}
+		imgT := tensors.FromFlatDataAndDimensions(prepared, m, c.NY, c.NX, nb)
+		noiseT := tensors.FromFlatDataAndDimensions(noise, m, S, D)
+		out, err := e.sampleExe.Call1(imgT, noiseT)
+		if err != nil {
+			return nil, fmt.Errorf("sampling: %w", err)
+		}
+		tensors.MustConstFlatData(out, func(u []float32) {
+			for i := 0; i < m; i++ {
+				li := start + i
+				dst := post.Samples[li*S*D : (li+1)*S*D]
+				src := u[i*S*D : (i+1)*S*D]
+				for k, v := range src {
+					x := c.Transform.Inverse(k%D, float64(v))
+					if math.IsNaN(x) || math.IsInf(x, 0) {
+						x = math.NaN()
+					}
+					dst[k] = float32(x)
+				}
+				post.Summaries[li] = make([]diagnostics.Summary, D)
+				for d := 0; d < D; d++ {
+					for s := 0; s < S; s++ {
+						buf[s] = float64(dst[s*D+d])
+					}
+					post.Summaries[li][d] = diagnostics.Summarize(buf)
+				}
+			}
+		})
+		out.FinalizeAll()
+		imgT.FinalizeAll()
+		noiseT.FinalizeAll()
+	}
+	return post, nil
+}

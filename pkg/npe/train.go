@@ -1,0 +1,361 @@
+package npe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+
+	"github.com/lenssbi/lenssbi/pkg/mlbackend"
+	"github.com/lenssbi/lenssbi/pkg/nn"
+	"github.com/lenssbi/lenssbi/pkg/version"
+)
+
+const (
+	// checkpointFile holds the latest training state (weights and optimiser
+	// moments) for resuming; weightsFile holds the best-validation weights.
+	checkpointFile = "checkpoint.bin"
+)
+
+// Progress is reported to TrainOptions.OnProgress during training.
+type Progress struct {
+	Epoch, Epochs  int // 1-based current epoch
+	Batch, Batches int // within the epoch
+	Step           int64
+	TrainLoss      float64 // running mean over the epoch so far
+	ValLoss        float64 // set at the end of an epoch (NaN before)
+	LearningRate   float64
+	ImagesPerSec   float64
+	EpochDone      bool
+}
+
+// TrainOptions are run-time choices that do not change the model.
+type TrainOptions struct {
+	// Backend is the GoMLX backend spec ("" = default; see mlbackend).
+	Backend string
+	// OnProgress, if set, is called every ProgressEvery steps and at the end
+	// of every epoch.
+	OnProgress    func(Progress)
+	ProgressEvery int
+	// MaxEpochs, if > 0, stops after that many epochs in this call (the
+	// model stays resumable); used by tests and time-boxed runs.
+	MaxEpochs int
+}
+
+// Trainer state kept across calls.
+type trainRun struct {
+	card    *Card
+	dir     string
+	backend compute.Backend
+	store   *model.Store
+	trainer *train.Trainer
+	evalExe *model.Exec
+}
+
+// Train trains the model described by card (Config, Prep, Transform,
+// geometry and Data must be filled) into dir, or resumes it when dir holds
+// an unfinished training run with the same configuration. It checkpoints
+// after every epoch (atomically) and keeps the weights with the best
+// validation loss in dir/weights.bin. It returns the final card.
+func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, opt TrainOptions) (*Card, error) {
+	if err := card.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if err := card.Transform.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating model directory: %w", err)
+	}
+	b, err := mlbackend.New(opt.Backend)
+	if err != nil {
+		return nil, err
+	}
+	run := &trainRun{dir: dir, backend: b, store: model.NewStore()}
+	run.store.RootScope().SetParam(nn.ParamSeed, int64(card.Config.Seed))
+
+	// Resume?
+	if prev, err := ReadCard(dir); err == nil {
+		if prev.State.Done {
+			return prev, fmt.Errorf("%s: training already finished (%s); choose another --out to train anew", dir, prev.State.StopReason)
+		}
+		if !sameArchitecture(prev.Config, card.Config) {
+			return nil, fmt.Errorf("%s holds a run with a different configuration; choose another --out", dir)
+		}
+		ck := filepath.Join(dir, checkpointFile)
+		if err := loadWeights(run.store, ck, false); err != nil {
+			return nil, fmt.Errorf("resuming from %s: %w", dir, err)
+		}
+		prev.Data = card.Data
+		card = *prev
+	} else if _, statErr := os.Stat(filepath.Join(dir, cardFile)); statErr == nil {
+		return nil, err // a card exists but is unreadable
+	} else {
+		card.Format = 1
+		card.Version = version.Version
+		card.State = TrainState{BestValLoss: math.Inf(1), BestEpoch: -1}
+	}
+	card.State.Backend = b.Name()
+	card.State.Machine = fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	run.card = &card
+	cfg := card.Config
+
+	modelFn := func(scope *model.Scope, _ any, inputs []*graph.Node) []*graph.Node {
+		return []*graph.Node{cfg.logProbGraph(scope, inputs[0], inputs[1])}
+	}
+	lossFn := func(_, predictions []*graph.Node) *graph.Node {
+		return graph.Neg(graph.ReduceAllMean(predictions[0]))
+	}
+	batches := trainSrc.LensesPerEpoch() / cfg.BatchSize
+	totalSteps := int64(cfg.Epochs * batches)
+	// The trainer re-creates the learning-rate variable (it is not restored
+	// from a checkpoint): start it at the schedule's value for this step.
+	adam := optimizer.Adam().LearningRate(cosineLR(cfg, card.State.Step, totalSteps)).Done()
+	run.trainer = train.NewTrainer(b, run.store, modelFn, lossFn, clipOptimizer{inner: adam, clip: cfg.ClipNorm}, nil, nil)
+	run.evalExe, err = model.NewExec(b, run.store, func(scope *model.Scope, images, theta *graph.Node) *graph.Node {
+		return cfg.logProbGraph(scope, images, theta)
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	startEpoch := card.State.Epoch
+	epochsThisCall := 0
+	var batch Batch
+	for epoch := startEpoch; epoch < cfg.Epochs; epoch++ {
+		if opt.MaxEpochs > 0 && epochsThisCall >= opt.MaxEpochs {
+			break
+		}
+		t0 := time.Now()
+		if err := trainSrc.Epoch(epoch); err != nil {
+			return nil, err
+		}
+		var sum float64
+		var n int
+		lr := cfg.LearningRate
+		for k := 0; ; k++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			err := trainSrc.Next(&batch)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("training data: %w", err)
+			}
+			lr = cosineLR(cfg, card.State.Step, totalSteps)
+			if err := setLearningRate(run.store, lr); err != nil {
+				return nil, err
+			}
+			imgs, theta := batchTensors(&batch)
+			metrics, err := run.trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{imgs, theta}})
+			if err != nil {
+				return nil, fmt.Errorf("training step %d: %w", card.State.Step, err)
+			}
+			loss := scalarValue(metrics[0])
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return nil, fmt.Errorf("training diverged: loss is %v at epoch %d, step %d (lower --lr or --clip-norm; the last good checkpoint is in %s)", loss, epoch+1, card.State.Step, dir)
+			}
+			card.State.Step++
+			sum += loss
+			n++
+			if opt.OnProgress != nil && opt.ProgressEvery > 0 && (k+1)%opt.ProgressEvery == 0 {
+				el := time.Since(t0).Seconds()
+				opt.OnProgress(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Batch: k + 1, Batches: batches, Step: card.State.Step,
+					TrainLoss: sum / float64(n), ValLoss: math.NaN(), LearningRate: lr, ImagesPerSec: float64(n*cfg.BatchSize) / el})
+			}
+		}
+		if n == 0 {
+			return nil, errors.New("training data: an epoch delivered no batch")
+		}
+		trainSecs := time.Since(t0).Seconds()
+		valLoss, err := run.meanLoss(valSrc, epoch)
+		if err != nil {
+			return nil, fmt.Errorf("validation: %w", err)
+		}
+		st := &card.State
+		st.Epoch = epoch + 1
+		st.Seconds += time.Since(t0).Seconds()
+		st.ImagesPerSec = float64(n*cfg.BatchSize) / trainSecs
+		st.History = append(st.History, EpochRecord{Epoch: epoch + 1, TrainLoss: sum / float64(n), ValLoss: valLoss, LearningRate: lr, Seconds: time.Since(t0).Seconds()})
+		improved := valLoss < st.BestValLoss
+		if improved {
+			st.BestValLoss, st.BestEpoch, st.SinceBest = valLoss, epoch+1, 0
+		} else {
+			st.SinceBest++
+		}
+		if st.Epoch >= cfg.Epochs {
+			st.Done, st.StopReason = true, fmt.Sprintf("reached %d epochs", cfg.Epochs)
+		} else if cfg.Patience > 0 && st.SinceBest >= cfg.Patience {
+			st.Done, st.StopReason = true, fmt.Sprintf("early stopping: no validation improvement for %d epochs (best epoch %d)", cfg.Patience, st.BestEpoch)
+		}
+		st.Updated = time.Now().UTC()
+		if err := run.save(improved); err != nil {
+			return nil, err
+		}
+		epochsThisCall++
+		if opt.OnProgress != nil {
+			opt.OnProgress(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Batch: n, Batches: batches, Step: st.Step,
+				TrainLoss: sum / float64(n), ValLoss: valLoss, LearningRate: lr, ImagesPerSec: st.ImagesPerSec, EpochDone: true})
+		}
+		if st.Done {
+			break
+		}
+	}
+	return &card, nil
+}
+
+// save writes the checkpoint (always), the best weights (when improved) and
+// the card, in an order that keeps the directory consistent at every moment.
+func (r *trainRun) save(improved bool) error {
+	if improved {
+		if err := saveWeights(trainableOnly(r.store), filepath.Join(r.dir, weightsFile)); err != nil {
+			return err
+		}
+	}
+	if r.card.State.Done {
+		os.Remove(filepath.Join(r.dir, checkpointFile))
+	} else if err := saveWeights(r.store, filepath.Join(r.dir, checkpointFile)); err != nil {
+		return err
+	}
+	return writeCard(r.dir, r.card)
+}
+
+// trainableOnly returns a store view holding the trainable variables only
+// (the network), sharing their values.
+func trainableOnly(s *model.Store) *model.Store {
+	out := model.NewStore()
+	for v := range s.IterVariables() {
+		if !v.Trainable {
+			continue
+		}
+		if t, err := v.Value(); err == nil {
+			out.CreateVariable(v.Path(), t)
+		}
+	}
+	return out
+}
+
+// meanLoss is the mean negative log-probability over the validation source.
+func (r *trainRun) meanLoss(src Source, epoch int) (float64, error) {
+	if err := src.Epoch(0); err != nil {
+		return 0, err
+	}
+	var b Batch
+	var sum float64
+	var n int
+	for {
+		err := src.Next(&b)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		imgs, theta := batchTensors(&b)
+		out, err := r.evalExe.Call1(imgs, theta)
+		if err != nil {
+			return 0, err
+		}
+		tensors.MustConstFlatData(out, func(lp []float32) {
+			for _, v := range lp {
+				sum -= float64(v)
+				n++
+			}
+		})
+		out.FinalizeAll()
+		imgs.FinalizeAll()
+		theta.FinalizeAll()
+	}
+	if n == 0 {
+		return 0, errors.New("validation set delivered no batch")
+	}
+	return sum / float64(n), nil
+}
+
+func batchTensors(b *Batch) (*tensors.Tensor, *tensors.Tensor) {
+	imgs := tensors.FromFlatDataAndDimensions(append([]float32(nil), b.Images...), b.N, b.H, b.W, b.C)
+	theta := tensors.FromFlatDataAndDimensions(append([]float32(nil), b.Theta...), b.N, b.D)
+	return imgs, theta
+}
+
+func scalarValue(t *tensors.Tensor) float64 {
+	switch v := t.Value().(type) {
+	case float32:
+		return float64(v)
+	case float64:
+		return v
+	}
+	return math.NaN()
+}
+
+// cosineLR decays the learning rate from LearningRate to MinLearningRate
+// over the whole run along a half cosine.
+func cosineLR(c Config, step, total int64) float64 {
+	if total <= 0 {
+		return c.LearningRate
+	}
+	f := math.Min(1, float64(step)/float64(total))
+	return c.MinLearningRate + 0.5*(c.LearningRate-c.MinLearningRate)*(1+math.Cos(math.Pi*f))
+}
+
+func setLearningRate(s *model.Store, lr float64) error {
+	v := s.GetVariable(model.JoinPath("/", optimizer.Scope, optimizer.ParamLearningRate))
+	if v == nil {
+		return nil // created by the first step's graph
+	}
+	return v.SetValue(tensors.FromScalar(float32(lr)))
+}
+
+func sameArchitecture(a, b Config) bool {
+	ja, _ := jsonString(a)
+	jb, _ := jsonString(b)
+	return ja == jb
+}
+
+// clipOptimizer clips the global gradient norm before the inner optimiser
+// (Adam) applies the update.
+type clipOptimizer struct {
+	inner optimizer.Interface
+	clip  float64
+}
+
+// UpdateGraph implements optimizer.Interface.
+func (o clipOptimizer) UpdateGraph(scope *model.Scope, g *graph.Graph, loss *graph.Node) {
+	grads := scope.BuildTrainableVariablesGradientsGraph(loss)
+	if o.clip > 0 && len(grads) > 0 {
+		var sq *graph.Node
+		for _, gr := range grads {
+			s := graph.ReduceAllSum(graph.Square(graph.ConvertDType(gr, dtypes.Float32)))
+			if sq == nil {
+				sq = s
+			} else {
+				sq = graph.Add(sq, s)
+			}
+		}
+		norm := graph.Sqrt(sq)
+		clip := graph.Scalar(g, dtypes.Float32, o.clip)
+		scale := graph.Div(clip, graph.Max(norm, clip))
+		for i, gr := range grads {
+			grads[i] = graph.Mul(gr, graph.ConvertDType(scale, gr.DType()))
+		}
+	}
+	o.inner.(train.OptimizeWithGradients).UpdateGraphWithGradients(scope, grads, loss.DType())
+}
+
+// Clear implements optimizer.Interface.
+func (o clipOptimizer) Clear(scope *model.Scope) error { return o.inner.Clear(scope) }

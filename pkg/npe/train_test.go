@@ -1,0 +1,202 @@
+package npe
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lenssbi/lenssbi/pkg/dataset"
+	"github.com/lenssbi/lenssbi/pkg/nn"
+	"github.com/lenssbi/lenssbi/pkg/prep"
+	"github.com/lenssbi/lenssbi/pkg/simulate"
+)
+
+// withTimeout fails the test if f runs longer than d (graph execution on the
+// Go backend has deadlocked before: ARCHITECTURE.md).
+func withTimeout(t *testing.T, d time.Duration, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("timed out after %v", d)
+	}
+}
+
+func tinyConfig(mode string) Config {
+	c := DefaultConfig(mode)
+	c.Embedding = nn.EmbeddingConfig{
+		StemChannels: 8, StemPool: true,
+		Blocks:   []nn.InceptionConfig{{C1: 4, C3Reduce: 4, C3: 8, C5Reduce: 2, C5: 4, CPool: 4}},
+		EmbedDim: 16, Activation: "relu", Norm: "none",
+	}
+	c.Flow.Hidden = 16
+	c.BatchSize = 32
+	c.Epochs = 3
+	c.Patience = 0
+	c.LearningRate = 3e-3
+	return c
+}
+
+type fixture struct {
+	card     Card
+	trainSrc Source
+	valSrc   Source
+}
+
+func newFixture(t *testing.T, mode string) fixture {
+	t.Helper()
+	s := testSim(t)
+	path := writeDataset(t, s, 160)
+	ds, err := dataset.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	pc := prep.NewConfig(s.Config().Preset)
+	tr := targets(t, ds)
+	trainRows, valRows := make([]int, 128), make([]int, 32)
+	for i := range trainRows {
+		trainRows[i] = i
+	}
+	for i := range valRows {
+		valRows[i] = 128 + i
+	}
+	trainSrc, err := NewFITSSource(ds, path, trainRows, pc, tr, 32, 64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valSrc, err := NewFITSSource(ds, path, valRows, pc, tr, 32, 64, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := Card{Config: tinyConfig(mode), Prep: pc, Transform: tr, NX: 32, NY: 32, Bands: s.Bands(),
+		Data: DataInfo{Train: path, Preset: "delve-seed", NTrain: 128, NVal: 32}}
+	return fixture{card: card, trainSrc: trainSrc, valSrc: valSrc}
+}
+
+// TestTrainResumeAndInfer trains a tiny marginal model for three epochs in
+// one go and, separately, one epoch then a resume for the rest: both reach
+// the same losses. The trained model loads and samples posteriors.
+func TestTrainResumeAndInfer(t *testing.T) {
+	withTimeout(t, 5*time.Minute, func() {
+		f := newFixture(t, ModeMarginal)
+		straight := filepath.Join(t.TempDir(), "straight")
+		got, err := Train(context.Background(), straight, f.card, f.trainSrc, f.valSrc, TrainOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := got.State.History
+		if len(h) != 3 || !got.State.Done {
+			t.Fatalf("history %+v, done %v", h, got.State.Done)
+		}
+		t.Logf("train loss %.3f -> %.3f, val %.3f -> %.3f, %.0f images/s", h[0].TrainLoss, h[2].TrainLoss, h[0].ValLoss, h[2].ValLoss, got.State.ImagesPerSec)
+		if !(h[2].TrainLoss < h[0].TrainLoss) {
+			t.Errorf("training loss did not decrease: %.4f -> %.4f", h[0].TrainLoss, h[2].TrainLoss)
+		}
+		if _, err := os.Stat(filepath.Join(straight, checkpointFile)); err == nil {
+			t.Error("finished run kept its resume checkpoint")
+		}
+
+		resumed := filepath.Join(t.TempDir(), "resumed")
+		part, err := Train(context.Background(), resumed, f.card, f.trainSrc, f.valSrc, TrainOptions{MaxEpochs: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if part.State.Done || part.State.Epoch != 1 {
+			t.Fatalf("partial run state %+v", part.State)
+		}
+		rest, err := Train(context.Background(), resumed, f.card, f.trainSrc, f.valSrc, TrainOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range h {
+			a, b := h[i], rest.State.History[i]
+			if math.Abs(a.TrainLoss-b.TrainLoss) > 1e-4*math.Max(1, math.Abs(a.TrainLoss)) || math.Abs(a.ValLoss-b.ValLoss) > 1e-4*math.Max(1, math.Abs(a.ValLoss)) {
+				t.Errorf("epoch %d: straight %+v, resumed %+v", i+1, a, b)
+			}
+		}
+		if _, err := Train(context.Background(), resumed, f.card, f.trainSrc, f.valSrc, TrainOptions{}); err == nil {
+			t.Error("a finished run was trained again")
+		}
+
+		est, err := Load(straight, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, _ := dataset.Open(f.card.Data.Train)
+		defer ds.Close()
+		imgs, _ := ds.ReadImages(0, 5, nil)
+		post, err := est.Posterior(imgs, 5, PosteriorOptions{Samples: 200, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if post.N != 5 || post.S != 200 || post.D != 4 || len(post.Samples) != 5*200*4 {
+			t.Fatalf("posterior shape %d %d %d", post.N, post.S, post.D)
+		}
+		for i := 0; i < 5; i++ {
+			s := post.Summaries[i]
+			if !(s[0].Median > 0) || !(s[2].Median > 0) || !(s[0].Lo68 <= s[0].Median && s[0].Median <= s[0].Hi68) {
+				t.Errorf("lens %d: implausible summary %+v", i, s)
+			}
+		}
+		again, _ := est.Posterior(imgs, 5, PosteriorOptions{Samples: 200, Seed: 3, ChunkSize: 2})
+		for k := range post.Samples {
+			if math.Abs(float64(post.Samples[k]-again.Samples[k])) > 1e-5*math.Max(1, math.Abs(float64(post.Samples[k]))) {
+				t.Fatalf("sample %d differs with another chunk size: %g vs %g", k, post.Samples[k], again.Samples[k])
+			}
+		}
+		if _, err := est.Posterior(imgs[:len(imgs)-10], 5, PosteriorOptions{}); err == nil {
+			t.Error("wrong image size accepted")
+		}
+	})
+}
+
+// TestJointModelTrains: the joint 4-D flow trains and samples.
+func TestJointModelTrains(t *testing.T) {
+	withTimeout(t, 5*time.Minute, func() {
+		f := newFixture(t, ModeJoint)
+		f.card.Config.Epochs = 2
+		dir := filepath.Join(t.TempDir(), "joint")
+		got, err := Train(context.Background(), dir, f.card, f.trainSrc, f.valSrc, TrainOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := got.State.History; !(h[1].TrainLoss < h[0].TrainLoss) {
+			t.Errorf("joint training loss did not decrease: %+v", h)
+		}
+		if _, err := Load(dir, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "none"), ""); err == nil || !strings.Contains(err.Error(), "no model") {
+		t.Errorf("missing model: %v", err)
+	}
+	withTimeout(t, 5*time.Minute, func() {
+		f := newFixture(t, ModeJoint)
+		f.card.Config.Epochs = 1
+		dir := filepath.Join(t.TempDir(), "m")
+		if _, err := Train(context.Background(), dir, f.card, f.trainSrc, f.valSrc, TrainOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		w := filepath.Join(dir, weightsFile)
+		b, _ := os.ReadFile(w)
+		os.WriteFile(w, b[:len(b)-100], 0o644)
+		if _, err := Load(dir, ""); err == nil || !strings.Contains(err.Error(), "weights.bin") {
+			t.Errorf("truncated weights: %v", err)
+		}
+		os.WriteFile(filepath.Join(dir, cardFile), []byte("{"), 0o644)
+		if _, err := Load(dir, ""); err == nil || !strings.Contains(err.Error(), "model.json") {
+			t.Errorf("corrupt card: %v", err)
+		}
+	})
+	_ = simulate.Targets
+}
