@@ -72,6 +72,7 @@ type FITSSource struct {
 	truth     [][]float64
 	nx, ny    int
 	order     []int
+	spans     [][2]int // per position in order: the rows read with it
 	pos       int
 	chunk     []float32
 	chunkRows []int
@@ -121,11 +122,21 @@ func (s *FITSSource) Epoch(e int) error {
 	nchunks := (len(s.rows) + s.window - 1) / s.window
 	chunks := r.Perm(nchunks)
 	s.order = s.order[:0]
+	s.spans = s.spans[:0]
 	for _, c := range chunks {
 		lo, hi := c*s.window, min((c+1)*s.window, len(s.rows))
 		seg := make([]int, hi-lo)
 		copy(seg, s.rows[lo:hi])
 		r.Shuffle(len(seg), func(i, j int) { seg[i], seg[j] = seg[j], seg[i] })
+		// The chunk's rows are a contiguous run of the sorted subset: one
+		// read of [first, last] serves all of them.
+		first, last := s.rows[lo], s.rows[lo]
+		for _, row := range s.rows[lo:hi] {
+			first, last = min(first, row), max(last, row)
+		}
+		for range seg {
+			s.spans = append(s.spans, [2]int{first, last + 1})
+		}
 		s.order = append(s.order, seg...)
 	}
 	s.pos = 0
@@ -148,7 +159,7 @@ func (s *FITSSource) Next(b *Batch) error {
 	b.reset(s.ny, s.nx, nb, s.tr.Dim(), s.batch)
 	for k := 0; k < s.batch; k++ {
 		row := s.order[s.pos+k]
-		img, err := s.image(row, per)
+		img, err := s.image(row, s.spans[s.pos+k], per)
 		if err != nil {
 			return err
 		}
@@ -169,21 +180,18 @@ func (s *FITSSource) Next(b *Batch) error {
 	return nil
 }
 
-// image returns lens row's cutout, reading the window that holds it.
-func (s *FITSSource) image(row, per int) ([]float32, error) {
-	if s.chunkRows != nil && row >= s.chunkRows[0] && row < s.chunkRows[1] {
-		off := (row - s.chunkRows[0]) * per
-		return s.chunk[off : off+per], nil
+// image returns lens row's cutout, reading the chunk span that holds it
+// when it is not the one in memory.
+func (s *FITSSource) image(row int, span [2]int, per int) ([]float32, error) {
+	if s.chunkRows == nil || s.chunkRows[0] != span[0] || s.chunkRows[1] != span[1] {
+		var err error
+		s.chunk, err = s.ds.ReadImages(span[0], span[1]-span[0], s.chunk)
+		if err != nil {
+			return nil, err
+		}
+		s.chunkRows = []int{span[0], span[1]}
 	}
-	lo := row / s.window * s.window
-	hi := min(lo+s.window, s.ds.Len())
-	var err error
-	s.chunk, err = s.ds.ReadImages(lo, hi-lo, s.chunk)
-	if err != nil {
-		return nil, err
-	}
-	s.chunkRows = []int{lo, hi}
-	off := (row - lo) * per
+	off := (row - s.chunkRows[0]) * per
 	return s.chunk[off : off+per], nil
 }
 
