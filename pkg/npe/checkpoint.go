@@ -245,6 +245,23 @@ func loadWeights(store *model.Store, path string, trainableOnly bool) error {
 	return nil
 }
 
+// RecordMetrics stores held-out results in dir/model.json (atomically),
+// under key (e.g. the test set's name).
+func RecordMetrics(dir, key string, metrics any) (*Card, error) {
+	c, err := ReadCard(dir)
+	if err != nil {
+		return nil, err
+	}
+	if c.Metrics == nil {
+		c.Metrics = map[string]any{}
+	}
+	c.Metrics[key] = metrics
+	if err := writeCard(dir, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // writeCard writes model.json atomically.
 func writeCard(dir string, c *Card) error {
 	b, err := json.MarshalIndent(c, "", "  ")

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -374,6 +375,7 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 0, "number of lenses (default: all)")
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	backend := fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda")
+	record := fs.Bool("record", false, "store the results in the model's card (model.json) and write its README.md")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -401,9 +403,13 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	el := time.Since(t0)
-	fmt.Fprintf(stdout, "model %s (%s mode) on %s: %d lenses, %d samples each, %.1fs (%.0f lenses/s)\n\n",
+	header := fmt.Sprintf("model %s (%s mode) on %s: %d lenses, %d samples each, %.1fs (%.0f lenses/s)",
 		*modelDir, est.Card().Config.Mode, *data, cnt, *samples, el.Seconds(), float64(cnt)/el.Seconds())
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(stdout, "%s\n\n", header)
+	results := map[string]any{"data": *data, "lenses": cnt, "samples": *samples, "seconds": el.Seconds(),
+		"precision_interval": diagnostics.PrecisionInterval}
+	var table strings.Builder
+	tw := tabwriter.NewWriter(io.MultiWriter(stdout, &table), 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Parameter\tMedian Precision\tMedian Fractional Deviation\tR^2\t")
 	for d, name := range post.Names {
 		truth, err := ds.Column(name)
@@ -419,9 +425,20 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		fmt.Fprintf(tw, "%s\t%.1f %%\t%.1f %%\t%.3f\t\n", paramLabel(name), 100*m.MedianPrecision, 100*m.MedianFractionalDeviation, m.R2)
+		results[name] = m
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if *record {
+		card, err := npe.RecordMetrics(*modelDir, "test", results)
+		if err != nil {
+			return err
+		}
+		if err := writeModelReadme(*modelDir, card, header, table.String()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "recorded in %s/model.json and %s/README.md\n", *modelDir, *modelDir)
 	}
 	fmt.Fprintf(stdout, "\nprecision: 1 - (%s) / |median|; deviation: |median - truth| / |truth|; R^2 of posterior medians.\n", diagnostics.PrecisionInterval)
 	return nil
@@ -439,4 +456,28 @@ func paramLabel(name string) string {
 		return "z_s"
 	}
 	return name
+}
+
+// writeModelReadme writes the human-readable model card.
+func writeModelReadme(dir string, c *npe.Card, header, table string) error {
+	var b strings.Builder
+	st := c.State
+	fmt.Fprintf(&b, "# Model %s\n\n", filepath.Base(dir))
+	fmt.Fprintf(&b, "- Mode: %s (%s)\n", c.Config.Mode, map[string]string{npe.ModeMarginal: "one embedding + 1-D spline flow per parameter, the reference setup", npe.ModeJoint: "one embedding + a joint 4-D spline flow"}[c.Config.Mode])
+	fmt.Fprintf(&b, "- Targets: %s\n", strings.Join(c.Config.Targets, ", "))
+	fmt.Fprintf(&b, "- Training data: %s (preset %s, seed %d), %d training and %d validation lenses, %dx%d pixels, bands %s\n",
+		c.Data.Train, c.Data.Preset, c.Data.Seed, c.Data.NTrain, c.Data.NVal, c.NX, c.NY, strings.Join(c.Bands, " "))
+	fmt.Fprintf(&b, "- Architecture: Inception embedding (%d blocks, %d-d output); flows of %d transforms, %d hidden units, %d bins\n",
+		len(c.Config.Embedding.Blocks), c.Config.Embedding.EmbedDim, c.Config.Flow.Transforms, c.Config.Flow.Hidden, c.Config.Flow.Bins)
+	fmt.Fprintf(&b, "- Training: %d epochs (%s), batch %d, Adam lr %g with cosine decay, clip norm %g, seed %d\n",
+		st.Epoch, st.StopReason, c.Config.BatchSize, c.Config.LearningRate, c.Config.ClipNorm, c.Config.Seed)
+	fmt.Fprintf(&b, "- Training time: %.0f s on %s (%s backend), %.0f images/s; best validation loss %.4f at epoch %d\n",
+		st.Seconds, st.Machine, st.Backend, st.ImagesPerSec, st.BestValLoss, st.BestEpoch)
+	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s\n\n```\n%s```\n\n", c.Version, header, table)
+	b.WriteString("Median precision: 1 - (68% central interval half-width) / |median|; median fractional deviation: |median - truth| / |truth|; R^2 of the posterior medians against the truths. Regenerate with `lenssbi evaluate --model DIR --data TEST.fits --record`.\n")
+	path := filepath.Join(dir, "README.md")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }

@@ -32,7 +32,7 @@ func TestTrainInferEvaluate(t *testing.T) {
 			t.Errorf("model file %s: %v", f, err)
 		}
 	}
-	code, out, errs = runCLI(t, "evaluate", "--model", model, "--data", data, "--samples", "50", "--n", "40")
+	code, out, errs = runCLI(t, "evaluate", "--model", model, "--data", data, "--samples", "50", "--n", "40", "--record")
 	if code != 0 {
 		t.Fatalf("evaluate exit %d: %s", code, errs)
 	}
@@ -40,6 +40,13 @@ func TestTrainInferEvaluate(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("evaluate output lacks %q:\n%s", want, out)
 		}
+	}
+	card, err := os.ReadFile(filepath.Join(model, "model.json"))
+	if err != nil || !strings.Contains(string(card), `"MedianPrecision"`) {
+		t.Errorf("evaluate --record did not store metrics in model.json (%v)", err)
+	}
+	if readme, err := os.ReadFile(filepath.Join(model, "README.md")); err != nil || !strings.Contains(string(readme), "Held-out results") {
+		t.Errorf("model README: %v", err)
 	}
 	post := filepath.Join(dir, "post.fits")
 	if code, _, errs = runCLI(t, "infer", "--model", model, "--data", data, "--samples", "20", "--n", "10", "--out", post); code != 0 {
