@@ -147,15 +147,22 @@ func borderStats(band []float32, nx, ny, border int, clipSigma float64, iters in
 		}
 	}
 	sort.Float64s(buf)
-	vals := buf
+	n := len(buf)
+	// The second half of buf's storage holds the absolute deviations.
+	if cap(buf) < 2*n {
+		nb := make([]float64, n, 2*n)
+		copy(nb, buf)
+		buf = nb
+	}
+	vals := buf[:n]
 	var med, sig float64
 	for it := 0; ; it++ {
 		med = median(vals)
-		dev := make([]float64, len(vals))
+		dev := buf[n : n+len(vals)]
 		for i, v := range vals {
 			dev[i] = math.Abs(v - med)
 		}
-		sort.Float64s(dev)
+		slices.Sort(dev)
 		sig = 1.4826 * median(dev)
 		if it >= iters || sig == 0 {
 			break
@@ -167,7 +174,7 @@ func borderStats(band []float32, nx, ny, border int, clipSigma float64, iters in
 		}
 		vals = vals[lo:hi]
 	}
-	return BorderStats{Level: med, Sigma: sig, N: len(vals)}, buf
+	return BorderStats{Level: med, Sigma: sig, N: len(vals)}, buf[:0]
 }
 
 func median(sorted []float64) float64 {
