@@ -1,7 +1,3 @@
-// Package diagnostics measures posterior quality: the point metrics of the
-// reference results table (median precision, median fractional deviation,
-// R^2 of the posterior median) and, later, calibration tests. It works on
-// plain slices and knows nothing of networks or files.
 package diagnostics
 
 import (
