@@ -430,6 +430,38 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	// Calibration: SBC, coverage and (joint posteriors) TARP.
+	truth := make([]float64, cnt*post.D)
+	for d, name := range post.Names {
+		col, err := ds.Column(name)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < cnt; i++ {
+			truth[i*post.D+d] = col[i]
+		}
+	}
+	cal, err := diagnostics.Calibrate(post.Samples, post.N, post.S, post.D, truth, diagnostics.CalibrationOptions{
+		Names: post.Names, Seed: *seed, NoTARP: est.Card().Config.Mode != npe.ModeJoint})
+	if err != nil {
+		return fmt.Errorf("calibration: %w", err)
+	}
+	calText := cal.Report()
+	issues := cal.Miscalibrated()
+	if len(issues) == 0 {
+		calText += "no parameter is detectably miscalibrated (p > 0.01, |z| <= 3)\n"
+	}
+	for _, is := range issues {
+		calText += "MISCALIBRATED: " + is.Message + "\n"
+	}
+	fmt.Fprintf(stdout, "\n%s", calText)
+	table.WriteString("\n" + calText)
+	var calRows []map[string]any
+	for _, pc := range cal.Params {
+		calRows = append(calRows, map[string]any{"param": pc.Name, "sbc_chi2_p": pc.SBCChi2P, "sbc_ks_p": pc.SBCKSP,
+			"rank_bias": pc.RankBias, "rank_spread": pc.RankSpread, "coverage_max_dev_pp": pc.CoverageMaxDevPP, "coverage_max_dev_level": pc.CoverageMaxDevLevel})
+	}
+	results["calibration"] = calRows
 	if *record {
 		card, err := npe.RecordMetrics(*modelDir, "test", results)
 		if err != nil {
