@@ -108,7 +108,7 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 		card.Version = version.Version
 		card.State = TrainState{BestValLoss: math.Inf(1), BestEpoch: -1}
 	}
-	card.State.Backend = b.Name()
+	card.State.Backend = b.String()
 	card.State.Machine = fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	run.card = &card
 	cfg := card.Config
