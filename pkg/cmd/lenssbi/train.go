@@ -452,7 +452,7 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 		calText += "no parameter is detectably miscalibrated (p > 0.01, |z| <= 3)\n"
 	}
 	for _, is := range issues {
-		calText += "MISCALIBRATED: " + is.Message + "\n"
+		calText += "MISCALIBRATED " + is.Name + ": " + is.Message + "\n"
 	}
 	fmt.Fprintf(stdout, "\n%s", calText)
 	table.WriteString("\n" + calText)
