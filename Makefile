@@ -6,7 +6,7 @@ BIN := bin/lenssbi
 SHARED ?= ../shared
 DEMO_N ?= 1000
 
-.PHONY: all build demo figures test vet fmt-check bench tables check-tables clean
+.PHONY: all build demo figures test vet fmt-check bench tables check-tables xla clean
 
 all: build
 
@@ -53,6 +53,13 @@ tables:
 check-tables:
 	$(GO) run ./pkg/cmd/gentables -shared $(SHARED) -out data/tables -check
 	$(GO) run ./pkg/survey/internal/genpresets -shared $(SHARED) -out data/presets -check
+
+## xla: install the XLA CPU PJRT plugin (lammps-jax-pjrt-cpu wheel) into .venv;
+## afterwards --backend xla:cpu (or GOMLX_BACKEND=xla:cpu) uses it.
+xla:
+	@test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/python -m pip install -q lammps-jax-pjrt-cpu==0.11.2
+	@echo "XLA CPU plugin installed in .venv: use --backend xla:cpu"
 
 clean:
 	rm -rf bin out

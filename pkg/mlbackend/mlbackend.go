@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -55,10 +56,13 @@ func New(spec string) (b compute.Backend, err error) {
 			b, err = nil, fmt.Errorf("backend %q: %v", cfg, r)
 		}
 	}()
+	if name != "go" {
+		cfg = resolvePlugin(cfg)
+	}
 	b, err = compute.NewWithConfig(cfg)
 	if err != nil {
 		if name != "go" {
-			return nil, fmt.Errorf("backend %q: %w (XLA needs a PJRT CPU or CUDA plugin: set PJRT_PLUGIN_LIBRARY_PATH to the directory holding it)", cfg, err)
+			return nil, fmt.Errorf("backend %q: %w (XLA needs a PJRT plugin: run `make xla` for the CPU one, or set PJRT_PLUGIN_LIBRARY_PATH to the directory holding one)", cfg, err)
 		}
 		return nil, fmt.Errorf("backend %q: %w", cfg, err)
 	}
@@ -78,4 +82,70 @@ var (
 func Default() (compute.Backend, error) {
 	defaultOnce.Do(func() { defaultB, defaultErr = New("") })
 	return defaultB, defaultErr
+}
+
+// pluginFiles maps XLA platforms to the PJRT plugin file names of the wheels
+// lenssbi knows: lammps-jax-pjrt-cpu (installed by `make xla`) and JAX's
+// jax-cuda12/13-pjrt.
+var pluginFiles = map[string][]string{
+	"cpu":  {"lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so", "xla_plugins/xla_cpu_pjrt/xla_cpu_pjrt.so"},
+	"cuda": {"jax_plugins/xla_cuda13/xla_cuda_plugin.so", "jax_plugins/xla_cuda12/xla_cuda_plugin.so"},
+}
+
+// PluginSearchDirs are the site-packages directories searched for PJRT
+// plugins when PJRT_PLUGIN_LIBRARY_PATH is not set: $LENSSBI_PJRT_SITE, then
+// the project-local .venv (from the working directory up to the repository
+// root).
+func PluginSearchDirs() []string {
+	var dirs []string
+	if d := os.Getenv("LENSSBI_PJRT_SITE"); d != "" {
+		dirs = append(dirs, d)
+	}
+	wd, err := os.Getwd()
+	for err == nil {
+		m, _ := filepath.Glob(filepath.Join(wd, ".venv", "lib", "python3*", "site-packages"))
+		dirs = append(dirs, m...)
+		if _, e := os.Stat(filepath.Join(wd, "go.mod")); e == nil {
+			break
+		}
+		parent := filepath.Dir(wd)
+		if parent == wd {
+			break
+		}
+		wd = parent
+	}
+	return dirs
+}
+
+// FindPlugin returns the path of a known PJRT plugin for platform ("cpu" or
+// "cuda") in PluginSearchDirs, or "".
+func FindPlugin(platform string) string {
+	for _, d := range PluginSearchDirs() {
+		for _, f := range pluginFiles[platform] {
+			p := filepath.Join(d, f)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// resolvePlugin turns "xla:cpu" or "xla:cuda" into "xla:/abs/plugin.so" when
+// PJRT_PLUGIN_LIBRARY_PATH is unset and a known plugin is installed.
+func resolvePlugin(cfg string) string {
+	name, platform, _ := strings.Cut(cfg, ":")
+	if os.Getenv("PJRT_PLUGIN_LIBRARY_PATH") != "" || strings.Contains(platform, "/") {
+		return cfg
+	}
+	if platform == "" {
+		platform = "cpu"
+		if FindPlugin("cuda") != "" {
+			platform = "cuda"
+		}
+	}
+	if p := FindPlugin(platform); p != "" {
+		return name + ":" + p
+	}
+	return cfg
 }

@@ -59,3 +59,27 @@ func TestMissingXLAPlugin(t *testing.T) {
 		t.Logf("error as expected: %v", err)
 	}
 }
+
+// TestXLACPUPlugin: with `make xla` done, "xla:cpu" resolves to the
+// installed plugin and computes.
+func TestXLACPUPlugin(t *testing.T) {
+	if FindPlugin("cpu") == "" {
+		t.Skip("no XLA CPU plugin installed (make xla)")
+	}
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", "")
+	b, err := New("xla:cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := graph.NewExec(b, func(x *graph.Node) *graph.Node { return graph.AddScalar(graph.Mul(x, x), 1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Exec([]float32{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Value().([]float32); got[2] != 10 {
+		t.Fatalf("got %v", got)
+	}
+}
