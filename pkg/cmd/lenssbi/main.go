@@ -42,6 +42,7 @@ func commands() []command {
 		{"train", "train a neural posterior estimator", runTrain},
 		{"infer", "sample posteriors for a dataset with a trained model", runInfer},
 		{"evaluate", "print the reference results table for a model and a test set", runEvaluate},
+		{"report", "write the results, calibration and figures of a model on a test set", runReport},
 		{"depth", "print a preset's 5-sigma point-source depths", runDepth},
 		{"presets", "list the survey presets", runPresets},
 		{"version", "print the lenssbi version", func([]string, io.Writer, io.Writer) error {
