@@ -6,6 +6,7 @@
 //	lenssbi train --data train.fits --mode marginal --out models/NAME
 //	lenssbi infer --model models/NAME --data test.fits --out posteriors.fits
 //	lenssbi evaluate --model models/NAME --data test.fits
+//	lenssbi report --model models/NAME --data test.fits --out report/
 //	lenssbi depth --preset delve
 //	lenssbi presets
 //

@@ -66,7 +66,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	t0 := time.Now()
-	post, err := posteriorOver(est, ds, 0, cnt, *samples, *seed)
+	post, err := report.SamplePosterior(est, ds, 0, cnt, *samples, *seed)
 	if err != nil {
 		return err
 	}

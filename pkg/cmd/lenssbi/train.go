@@ -19,6 +19,7 @@ import (
 	"github.com/lenssbi/lenssbi/pkg/diagnostics"
 	"github.com/lenssbi/lenssbi/pkg/npe"
 	"github.com/lenssbi/lenssbi/pkg/prep"
+	"github.com/lenssbi/lenssbi/pkg/report"
 	"github.com/lenssbi/lenssbi/pkg/simulate"
 	"github.com/lenssbi/lenssbi/pkg/survey"
 	"github.com/lenssbi/lenssbi/pkg/version"
@@ -243,34 +244,6 @@ func loadForInference(modelDir, data, backend string) (*npe.Estimator, *dataset.
 	return est, ds, nil
 }
 
-// posteriorOver runs the estimator over lenses [first, first+n) of ds in
-// blocks, bounding memory.
-func posteriorOver(est *npe.Estimator, ds *dataset.Dataset, first, n, samples int, seed uint64) (*npe.Posterior, error) {
-	const block = 500
-	var all *npe.Posterior
-	var buf []float32
-	for start := first; start < first+n; start += block {
-		m := min(block, first+n-start)
-		var err error
-		buf, err = ds.ReadImages(start, m, buf)
-		if err != nil {
-			return nil, err
-		}
-		p, err := est.Posterior(buf, m, npe.PosteriorOptions{Samples: samples, Seed: seed, First: start})
-		if err != nil {
-			return nil, err
-		}
-		if all == nil {
-			all = p
-			continue
-		}
-		all.N += p.N
-		all.Samples = append(all.Samples, p.Samples...)
-		all.Summaries = append(all.Summaries, p.Summaries...)
-	}
-	return all, nil
-}
-
 func runInfer(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("infer", "infer --model models/NAME --data test.fits --samples 1000 --out posteriors.fits [flags]", stderr)
 	modelDir := fs.String("model", "", "model directory")
@@ -310,7 +283,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 		cnt = min(*n, cnt)
 	}
 	t0 := time.Now()
-	post, err := posteriorOver(est, ds, *first, cnt, *samples, *seed)
+	post, err := report.SamplePosterior(est, ds, *first, cnt, *samples, *seed)
 	if err != nil {
 		return err
 	}
@@ -398,7 +371,7 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 		cnt = min(cnt, *n)
 	}
 	t0 := time.Now()
-	post, err := posteriorOver(est, ds, 0, cnt, *samples, *seed)
+	post, err := report.SamplePosterior(est, ds, 0, cnt, *samples, *seed)
 	if err != nil {
 		return err
 	}
