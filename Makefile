@@ -30,6 +30,9 @@ demo: build
 figures: demo
 	@mkdir -p data/figures
 	cp out/demo-grid.png data/figures/demo-grid.png
+	cp out/report/recovery.png data/figures/recovery.png
+	cp out/report/coverage.png data/figures/coverage.png
+	cp out/report/lens-0000-corner.png data/figures/corner.png
 
 ## test: formatting, vet and the whole Go test suite.
 test: fmt-check vet
