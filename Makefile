@@ -68,3 +68,65 @@ xla:
 
 clean:
 	rm -rf bin out
+
+# Notebook targets.
+#
+#   make lab             JupyterLab in the repository with the Go (GoNB) kernel
+#   make notebooks-test  execute every notebook headless (LENSSBI_QUICK=1), fail on
+#                        any cell error or missing key output; committed notebooks
+#                        are not modified (executed copies go to out/notebooks)
+#   make notebooks       execute the notebooks at full size and save their outputs in place
+#   make notebook-env    only install: venv packages, bin/gonb, bin/goimports, kernel spec
+#
+# Everything lives in the repository: the Python tools in .venv, GoNB (the version
+# pinned as a tool in go.mod) and goimports in bin/, the kernel spec in
+# .venv/share/jupyter/kernels/gonb, so nothing touches ~/.local.
+
+NB_VENV ?= .venv
+NB_VENV_ABS := $(abspath $(NB_VENV))
+NB_PY := $(NB_VENV)/bin/python
+NB_PIP_PKGS := jupyterlab==4.6.6 nbclient==0.11.0 nbconvert==7.17.2 nbformat==5.11.1 ipykernel==7.4.0
+GOIMPORTS_VERSION ?= v0.39.0
+NB_KERNEL_DIR := $(NB_VENV)/share/jupyter/kernels/gonb
+NB_DIRS := notebooks tutorials
+NB_TIMEOUT ?= 1200
+LAB_PORT ?= 8888
+LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+# The kernel and the tools it runs (go, goimports) must find bin/.
+NB_ENV := PATH="$(CURDIR)/bin:$(NB_VENV_ABS)/bin:$$PATH" JUPYTER_PATH="$(NB_VENV_ABS)/share/jupyter" GOEXPERIMENT=simd
+
+.PHONY: lab notebooks notebooks-test notebook-env
+
+notebook-env: $(NB_VENV)/.notebook-tools $(NB_KERNEL_DIR)/kernel.json bin/goimports
+
+$(NB_VENV)/.notebook-tools: Makefile
+	test -x $(NB_PY) || python3 -m venv $(NB_VENV)
+	$(NB_PY) -m pip install -q $(NB_PIP_PKGS)
+	touch $@
+
+bin/gonb: go.mod go.sum
+	$(GO) build -o bin/gonb github.com/janpfeifer/gonb
+
+# goimports is required by GoNB (it completes a cell's imports).
+bin/goimports:
+	GOBIN="$(CURDIR)/bin" $(GO) install golang.org/x/tools/cmd/goimports@$(GOIMPORTS_VERSION)
+
+$(NB_KERNEL_DIR)/kernel.json: bin/gonb Makefile | $(NB_VENV)/.notebook-tools
+	@mkdir -p $(NB_KERNEL_DIR)
+	@printf '%s\n' '{' \
+	  '  "argv": ["$(CURDIR)/bin/gonb", "--kernel", "{connection_file}", "--logtostderr"],' \
+	  '  "display_name": "Go (gonb, lenssbi)",' \
+	  '  "language": "go",' \
+	  '  "interrupt_mode": "message",' \
+	  '  "env": {"GOEXPERIMENT": "simd", "PATH": "$(CURDIR)/bin:$${PATH}"}' \
+	  '}' > $@
+	@echo "wrote $@"
+
+lab: notebook-env
+	$(NB_ENV) $(NB_VENV)/bin/jupyter lab --notebook-dir="$(CURDIR)" --port=$(LAB_PORT) $(LAB_FLAGS)
+
+notebooks-test: notebook-env
+	$(NB_ENV) LENSSBI_QUICK=1 $(NB_PY) notebooks/run_notebooks.py --timeout $(NB_TIMEOUT) --out out/notebooks $(NB_DIRS)
+
+notebooks: notebook-env
+	$(NB_ENV) $(NB_PY) notebooks/run_notebooks.py --timeout $(NB_TIMEOUT) --inplace $(NB_DIRS)

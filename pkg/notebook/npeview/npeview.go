@@ -1,0 +1,27 @@
+// Package npeview connects npe training to the notebook displays: it turns
+// npe.TrainOptions.OnProgress reports into a live loss plot. It is separate
+// from package notebook so that notebooks that do not train do not link GoMLX.
+package npeview
+
+import (
+	"github.com/lenssbi/lenssbi/pkg/notebook"
+	"github.com/lenssbi/lenssbi/pkg/npe"
+	"github.com/lenssbi/lenssbi/pkg/plot"
+)
+
+// OnProgress returns a function for npe.TrainOptions.OnProgress that feeds m.
+func OnProgress(m *notebook.LossMonitor) func(npe.Progress) {
+	return func(p npe.Progress) {
+		m.Observe(p.Epoch, p.Epochs, p.Batch, p.Batches, p.TrainLoss, p.ValLoss, p.LearningRate, p.ImagesPerSec, p.EpochDone)
+	}
+}
+
+// LiveLoss returns a new notebook.LossMonitor with default options and its
+// OnProgress function, e.g.
+//
+//	mon, onProgress := npeview.LiveLoss()
+//	opts := npe.TrainOptions{OnProgress: onProgress}
+func LiveLoss() (*notebook.LossMonitor, func(npe.Progress)) {
+	m := notebook.NewLossMonitor(plot.LossOptions{})
+	return m, OnProgress(m)
+}
