@@ -93,13 +93,19 @@ var pluginFiles = map[string][]string{
 }
 
 // PluginSearchDirs are the site-packages directories searched for PJRT
-// plugins when PJRT_PLUGIN_LIBRARY_PATH is not set: $LENSSBI_PJRT_SITE, then
-// the project-local .venv (from the working directory up to the repository
-// root).
+// plugins when PJRT_PLUGIN_LIBRARY_PATH is not set: $LENSSBI_PJRT_SITE, the
+// .venv beside the running program's directory (bin/lenssbi in a checkout),
+// then a project-local .venv from the working directory up to the
+// repository root.
 func PluginSearchDirs() []string {
 	var dirs []string
 	if d := os.Getenv("LENSSBI_PJRT_SITE"); d != "" {
 		dirs = append(dirs, d)
+	}
+	if exe, err := os.Executable(); err == nil {
+		root := filepath.Dir(filepath.Dir(exe))
+		m, _ := filepath.Glob(filepath.Join(root, ".venv", "lib", "python3*", "site-packages"))
+		dirs = append(dirs, m...)
 	}
 	wd, err := os.Getwd()
 	for err == nil {
