@@ -15,13 +15,9 @@ import (
 
 func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", "report --model models/NAME --data test.fits --out report/ [flags]", stderr)
-	modelDir := fs.String("model", "", "model directory")
-	data := fs.String("data", "", "test dataset (FITS) with true parameters")
+	mf := addModelFlags(fs, "test dataset (FITS) with true parameters")
+	modelDir, data, samples, n, seed, backend := mf.model, mf.data, mf.samples, mf.n, mf.seed, mf.backend
 	out := fs.String("out", "", "report directory (index.html, tables, figures)")
-	samples := fs.Int("samples", 1000, "posterior samples per lens")
-	n := fs.Int("n", 0, "number of test lenses (default: all)")
-	seed := fs.Uint64("seed", 1, "sampling and calibration seed")
-	backend := fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda")
 	lenses := fs.String("lenses", "0,1,2", "comma-separated indices of the lenses shown one by one")
 	force := fs.Bool("force", false, "replace the report files in an existing, non-empty --out")
 	pos, err := parse(fs, args)
@@ -72,7 +68,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	}
 	el := time.Since(t0).Seconds()
 	rep, err := report.FromPosterior(est.Card(), post, ds, report.Options{
-		Samples: *samples, Seed: *seed, Lenses: show, Label: paramLabel,
+		Samples: *samples, Seed: *seed, Lenses: show, Label: report.DefaultLabel,
 		Model: *modelDir, Data: filepath.Base(*data),
 	})
 	if err != nil {

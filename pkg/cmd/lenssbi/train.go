@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -246,14 +247,10 @@ func loadForInference(modelDir, data, backend string) (*npe.Estimator, *dataset.
 
 func runInfer(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("infer", "infer --model models/NAME --data test.fits --samples 1000 --out posteriors.fits [flags]", stderr)
-	modelDir := fs.String("model", "", "model directory")
-	data := fs.String("data", "", "dataset (FITS) of cutouts")
-	samples := fs.Int("samples", 1000, "posterior samples per lens")
+	mf := addModelFlags(fs, "dataset (FITS) of cutouts")
+	modelDir, data, samples, n, seed, backend := mf.model, mf.data, mf.samples, mf.n, mf.seed, mf.backend
 	out := fs.String("out", "", "output FITS file: SAMPLES cube and SUMMARY table")
 	first := fs.Int("first", 0, "first lens")
-	n := fs.Int("n", 0, "number of lenses (default: all from --first)")
-	seed := fs.Uint64("seed", 1, "sampling seed")
-	backend := fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda")
 	force := fs.Bool("force", false, "overwrite --out")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -342,12 +339,8 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 
 func runEvaluate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("evaluate", "evaluate --model models/NAME --data test.fits [flags]", stderr)
-	modelDir := fs.String("model", "", "model directory")
-	data := fs.String("data", "", "test dataset (FITS) with true parameters")
-	samples := fs.Int("samples", 1000, "posterior samples per lens")
-	n := fs.Int("n", 0, "number of lenses (default: all)")
-	seed := fs.Uint64("seed", 1, "sampling seed")
-	backend := fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda")
+	mf := addModelFlags(fs, "test dataset (FITS) with true parameters")
+	modelDir, data, samples, n, seed, backend := mf.model, mf.data, mf.samples, mf.n, mf.seed, mf.backend
 	record := fs.Bool("record", false, "store the results in the model's card (model.json) and write its README.md")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -397,7 +390,7 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		fmt.Fprintf(tw, "%s\t%.1f %%\t%.1f %%\t%.3f\t\n", paramLabel(name), 100*m.MedianPrecision, 100*m.MedianFractionalDeviation, m.R2)
+		fmt.Fprintf(tw, "%s\t%.1f %%\t%.1f %%\t%.3f\t\n", report.DefaultLabel(name), 100*m.MedianPrecision, 100*m.MedianFractionalDeviation, m.R2)
 		results[name] = m
 	}
 	if err := tw.Flush(); err != nil {
@@ -449,20 +442,6 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func paramLabel(name string) string {
-	switch name {
-	case "THETA_E":
-		return "theta_E"
-	case "Z_LENS":
-		return "z_l"
-	case "SIGMA_V":
-		return "sigma_v"
-	case "Z_SOURCE":
-		return "z_s"
-	}
-	return name
-}
-
 // writeModelReadme writes the human-readable model card.
 func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 	var b strings.Builder
@@ -485,4 +464,22 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// modelFlags are the flags shared by the commands that run a model on a dataset.
+type modelFlags struct {
+	model, data, backend *string
+	samples, n           *int
+	seed                 *uint64
+}
+
+func addModelFlags(fs *flag.FlagSet, dataHelp string) modelFlags {
+	return modelFlags{
+		model:   fs.String("model", "", "model directory"),
+		data:    fs.String("data", "", dataHelp),
+		samples: fs.Int("samples", 1000, "posterior samples per lens"),
+		n:       fs.Int("n", 0, "number of lenses (default: all)"),
+		seed:    fs.Uint64("seed", 1, "sampling seed"),
+		backend: fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda"),
+	}
 }
