@@ -253,6 +253,20 @@ func SamplePosterior(est *npe.Estimator, ds *dataset.Dataset, first, n, samples 
 // rendered; Write renders them). ds supplies the true parameters and the
 // images of the lenses shown.
 func FromPosterior(card *npe.Card, post *npe.Posterior, ds *dataset.Dataset, opt Options) (*Report, error) {
+	r, err := Evaluate(card, post, ds, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.buildFigures(ds); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Evaluate is FromPosterior without the figures: the truths, the results
+// table, the calibration tests and their verdicts (what `lenssbi evaluate`
+// prints).
+func Evaluate(card *npe.Card, post *npe.Posterior, ds *dataset.Dataset, opt Options) (*Report, error) {
 	if card == nil || post == nil || ds == nil {
 		return nil, errors.New("report: nil card, posterior or dataset")
 	}
@@ -319,10 +333,6 @@ func FromPosterior(card *npe.Card, post *npe.Posterior, ds *dataset.Dataset, opt
 	}
 	r.Calibration = cal
 	r.verdicts()
-
-	if err := r.buildFigures(ds); err != nil {
-		return nil, err
-	}
 	return r, nil
 }
 

@@ -374,44 +374,23 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s\n\n", header)
 	results := map[string]any{"data": *data, "lenses": cnt, "samples": *samples, "seconds": el.Seconds(),
 		"precision_interval": diagnostics.PrecisionInterval}
+	rep, err := report.Evaluate(est.Card(), post, ds, report.Options{Seed: *seed, Model: *modelDir, Data: *data})
+	if err != nil {
+		return err
+	}
 	var table strings.Builder
 	tw := tabwriter.NewWriter(io.MultiWriter(stdout, &table), 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Parameter\tMedian Precision\tMedian Fractional Deviation\tR^2\t")
-	for d, name := range post.Names {
-		truth, err := ds.Column(name)
-		if err != nil {
-			return err
-		}
-		sums := make([]diagnostics.Summary, cnt)
-		for i := range sums {
-			sums[i] = post.Summaries[i][d]
-		}
-		m, err := diagnostics.Evaluate(sums, truth[:cnt])
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		fmt.Fprintf(tw, "%s\t%.1f %%\t%.1f %%\t%.3f\t\n", report.DefaultLabel(name), 100*m.MedianPrecision, 100*m.MedianFractionalDeviation, m.R2)
-		results[name] = m
+	for _, r := range rep.Results {
+		m := r.PointMetrics
+		fmt.Fprintf(tw, "%s\t%.1f %%\t%.1f %%\t%.3f\t\n", r.Label, 100*m.MedianPrecision, 100*m.MedianFractionalDeviation, m.R2)
+		results[r.Name] = m
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	// Calibration: SBC, coverage and (joint posteriors) TARP.
-	truth := make([]float64, cnt*post.D)
-	for d, name := range post.Names {
-		col, err := ds.Column(name)
-		if err != nil {
-			return err
-		}
-		for i := 0; i < cnt; i++ {
-			truth[i*post.D+d] = col[i]
-		}
-	}
-	cal, err := diagnostics.Calibrate(post.Samples, post.N, post.S, post.D, truth, diagnostics.CalibrationOptions{
-		Names: post.Names, Seed: *seed, NoTARP: est.Card().Config.Mode != npe.ModeJoint})
-	if err != nil {
-		return fmt.Errorf("calibration: %w", err)
-	}
+	cal := rep.Calibration
 	calText := cal.Report()
 	issues := cal.Miscalibrated()
 	if len(issues) == 0 {
