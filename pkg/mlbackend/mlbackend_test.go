@@ -23,7 +23,13 @@ func TestSpec(t *testing.T) {
 // TestGoBackendComputes runs a graph on the default backend: x^2 + 1.
 func TestGoBackendComputes(t *testing.T) {
 	t.Setenv("GOMLX_BACKEND", "")
-	b, err := New("")
+	checkComputes(t, "")
+}
+
+// checkComputes runs x^2 + 1 on the backend for spec.
+func checkComputes(t *testing.T, spec string) {
+	t.Helper()
+	b, err := New(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +44,7 @@ func TestGoBackendComputes(t *testing.T) {
 	got := out[0].Value().([]float32)
 	for i, want := range []float32{2, 5, 10} {
 		if got[i] != want {
-			t.Fatalf("got %v", got)
+			t.Fatalf("%s: got %v", spec, got)
 		}
 	}
 }
@@ -67,19 +73,5 @@ func TestXLACPUPlugin(t *testing.T) {
 		t.Skip("no XLA CPU plugin installed (make xla)")
 	}
 	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", "")
-	b, err := New("xla:cpu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := graph.NewExec(b, func(x *graph.Node) *graph.Node { return graph.AddScalar(graph.Mul(x, x), 1) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := e.Exec([]float32{1, 2, 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := out[0].Value().([]float32); got[2] != 10 {
-		t.Fatalf("got %v", got)
-	}
+	checkComputes(t, "xla:cpu")
 }
