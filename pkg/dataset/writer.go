@@ -33,8 +33,52 @@ type WriterOptions struct {
 	// Force allows overwriting an existing dataset of the same name. After a
 	// complete Close, files of the earlier dataset that the new one did not
 	// replace (NAME.fits or NAME-NNN.fits) are removed, so that the name
-	// always denotes a single dataset.
+	// always denotes a single dataset. A Part writer only ever touches its
+	// own files.
 	Force bool
+	// Part, when Part.Count > 1, writes only the files of one of several
+	// independent jobs (see SplitParts): byte for byte the files a single
+	// writer of the whole dataset would write (same names, headers and
+	// FIRSTIDX), so the jobs' outputs together are that dataset. Only
+	// Part.Index and Part.Count are read; the rest follows from SplitParts.
+	Part Part
+}
+
+// Part is the share of a dataset's files written by one of Count parallel
+// jobs: the files [FirstShard, EndShard) holding lenses [First, End).
+type Part struct {
+	Index, Count         int // job Index of Count, 0-based
+	First, End           int // global indices of the job's lenses
+	FirstShard, EndShard int // indices of the job's files among the dataset's
+}
+
+// SplitParts divides the files of a dataset of ntotal lenses written with
+// shardSize lenses per file among count jobs: job j gets the files
+// [j*K/count, (j+1)*K/count) of the K files, so the parts are disjoint,
+// cover the dataset and differ in size by at most one file. It fails when
+// there are fewer files than jobs (use a smaller shard size).
+func SplitParts(ntotal, shardSize, count int) ([]Part, error) {
+	if shardSize <= 0 {
+		shardSize = DefaultShardSize
+	}
+	if ntotal <= 0 {
+		return nil, fmt.Errorf("dataset: number of lenses %d must be positive", ntotal)
+	}
+	if count <= 0 {
+		return nil, fmt.Errorf("dataset: number of jobs %d must be positive", count)
+	}
+	k := len(ShardPaths("x.fits", ntotal, shardSize))
+	if count > k {
+		return nil, fmt.Errorf("dataset: %d lenses at %d per file make %d file(s), too few for %d jobs (each job writes whole files; use a shard size <= %d)",
+			ntotal, shardSize, k, count, (ntotal+count-1)/count)
+	}
+	parts := make([]Part, count)
+	for j := range parts {
+		f0, f1 := j*k/count, (j+1)*k/count
+		parts[j] = Part{Index: j, Count: count, FirstShard: f0, EndShard: f1,
+			First: f0 * shardSize, End: min(f1*shardSize, ntotal)}
+	}
+	return parts, nil
 }
 
 // Writer writes a dataset lens by lens. It is not safe for concurrent use.
@@ -44,7 +88,8 @@ type Writer struct {
 	cols    []Column // INDEX first
 	ntotal  int
 	shardSz int
-	paths   []string
+	paths   []string // every file of the dataset
+	part    Part     // the files and lenses this writer writes (all of them unless a Part was given)
 	stale   []string // files of an earlier dataset to remove after a complete Close (Force)
 	npix    int      // pixels per lens (all bands)
 	rowSize int      // bytes per PARAMS row
@@ -183,6 +228,17 @@ func Create(path string, meta Meta, cols []Column, ntotal int, opt WriterOptions
 		paths: ShardPaths(path, ntotal, opt.ShardSize),
 		npix:  meta.NX * meta.NY * len(meta.Bands),
 	}
+	w.part = Part{Count: 1, First: 0, End: ntotal, FirstShard: 0, EndShard: len(w.paths)}
+	if opt.Part.Count > 1 {
+		parts, err := SplitParts(ntotal, opt.ShardSize, opt.Part.Count)
+		if err != nil {
+			return nil, fmt.Errorf("dataset: creating %s: %w", path, err)
+		}
+		if opt.Part.Index < 0 || opt.Part.Index >= opt.Part.Count {
+			return nil, fmt.Errorf("dataset: creating %s: job %d is outside 0..%d", path, opt.Part.Index, opt.Part.Count-1)
+		}
+		w.part = parts[opt.Part.Index]
+	}
 	for _, c := range full {
 		w.rowSize += formatSize(c.Format)
 	}
@@ -194,12 +250,22 @@ func Create(path string, meta Meta, cols []Column, ntotal int, opt WriterOptions
 	if _, err := os.Lstat(path); err == nil {
 		existing = append(existing, path)
 	}
+	planned := map[string]bool{}
+	for _, p := range w.Paths() {
+		planned[p] = true
+	}
+	if w.part.Count > 1 {
+		// Other jobs' files are expected beside ours: only ours count.
+		var own []string
+		for _, p := range existing {
+			if planned[p] {
+				own = append(own, p)
+			}
+		}
+		existing = own
+	}
 	if len(existing) > 0 && !opt.Force {
 		return nil, fmt.Errorf("dataset: %s already exists (use Force to overwrite)", existing[0])
-	}
-	planned := map[string]bool{}
-	for _, p := range w.paths {
-		planned[p] = true
 	}
 	for _, p := range existing {
 		if !planned[p] {
@@ -209,8 +275,11 @@ func Create(path string, meta Meta, cols []Column, ntotal int, opt WriterOptions
 	return w, nil
 }
 
-// Paths returns the final file names of the dataset, in shard order.
-func (w *Writer) Paths() []string { return append([]string(nil), w.paths...) }
+// Paths returns the final file names this writer writes, in shard order:
+// every file of the dataset, or a Part's own files.
+func (w *Writer) Paths() []string {
+	return append([]string(nil), w.paths[w.part.FirstShard:w.part.EndShard]...)
+}
 
 // Columns returns the columns written, INDEX first.
 func (w *Writer) Columns() []Column { return append([]Column(nil), w.cols...) }
@@ -218,7 +287,8 @@ func (w *Writer) Columns() []Column { return append([]Column(nil), w.cols...) }
 // Written returns the number of lenses written so far.
 func (w *Writer) Written() int { return w.written }
 
-// Write appends one lens, in global index order. images and variance hold the
+// Write appends one lens, in global index order (from the Part's first lens
+// when a Part was given). images and variance hold the
 // lens band-major ([band][y][x], NBANDS*NY*NX values); params holds one value
 // per column passed to Create (INDEX excluded). Pixels must be finite and
 // variances non-negative; parameters must be finite (and integral for J/K
@@ -231,9 +301,9 @@ func (w *Writer) Write(images, variance []float32, params []float64) error {
 	if w.err != nil {
 		return w.err
 	}
-	idx := w.written
-	if idx >= w.ntotal {
-		return fmt.Errorf("dataset: %s: all %d lenses already written", w.path, w.ntotal)
+	idx := w.part.First + w.written
+	if idx >= w.part.End {
+		return fmt.Errorf("dataset: %s: all %d lenses already written", w.path, w.part.End-w.part.First)
 	}
 	if err := w.check(idx, images, variance, params); err != nil {
 		return fmt.Errorf("dataset: %s: lens %d: %w", w.path, idx, err)
@@ -536,18 +606,18 @@ func (w *Writer) Close() error {
 		w.abortShard()
 		return w.err
 	}
-	if w.written < w.ntotal {
+	if want := w.part.End - w.part.First; w.written < want {
 		partial := ""
 		if w.cur != nil {
 			partial = fmt.Sprintf("; partial %s removed", w.cur.final)
 		}
 		w.abortShard()
-		done := w.written / w.shardSz
+		done := (w.part.First+w.written)/w.shardSz - w.part.FirstShard
 		kept := ""
 		if done > 0 {
-			kept = fmt.Sprintf("; complete shards kept: %s", strings.Join(w.paths[:done], ", "))
+			kept = fmt.Sprintf("; complete shards kept: %s", strings.Join(w.Paths()[:done], ", "))
 		}
-		return fmt.Errorf("dataset: %s closed after %d of %d lenses%s%s", w.path, w.written, w.ntotal, partial, kept)
+		return fmt.Errorf("dataset: %s closed after %d of %d lenses%s%s", w.path, w.written, want, partial, kept)
 	}
 	var errs []error
 	for _, p := range w.stale {

@@ -120,3 +120,50 @@ func TestDepthCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulateShards runs the same dataset as one job and as three
+// (--shard i/3, in any order, in separate directories): the files are byte
+// for byte the same, given SOURCE_DATE_EPOCH for the header dates.
+func TestSimulateShards(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1790000000")
+	common := []string{"simulate", "--preset", "delve-seed", "--n", "7", "--seed", "5", "--size", "24", "--shard-size", "2", "--quiet"}
+	single := filepath.Join(t.TempDir(), "d.fits")
+	if code, _, errs := runCLI(t, append(common, "--out", single)...); code != 0 {
+		t.Fatalf("single run exit %d: %s", code, errs)
+	}
+	jobs := t.TempDir()
+	for _, spec := range []string{"3/3", "1/3", "2/3"} {
+		code, out, errs := runCLI(t, append(common, "--shard", spec, "--out", filepath.Join(jobs, "d.fits"))...)
+		if code != 0 {
+			t.Fatalf("--shard %s exit %d: %s", spec, code, errs)
+		}
+		if !strings.Contains(out, "job "+spec[:1]+" of 3") {
+			t.Errorf("--shard %s output: %q", spec, out)
+		}
+	}
+	want, _ := filepath.Glob(filepath.Join(filepath.Dir(single), "d-*.fits"))
+	if len(want) != 4 {
+		t.Fatalf("single run wrote %v, want 4 files", want)
+	}
+	for _, p := range want {
+		a, _ := os.ReadFile(p)
+		b, err := os.ReadFile(filepath.Join(jobs, filepath.Base(p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: the sharded jobs' file differs from the single run's", filepath.Base(p))
+		}
+	}
+	if code, out, errs := runCLI(t, "inspect", filepath.Join(jobs, "d.fits")); code != 0 || !strings.Contains(out, "lenses    7") {
+		t.Errorf("inspect of the jobs' dataset: exit %d, %s%s", code, out, errs)
+	}
+	for _, c := range []struct{ spec, want string }{
+		{"0/3", "count from 1"}, {"4/3", "1 <= i <= n"}, {"2", "wants i/n"}, {"a/b", "wants i/n"}, {"1/5", "too few for 5 jobs"},
+	} {
+		code, _, errs := runCLI(t, append(common, "--shard", c.spec, "--out", filepath.Join(t.TempDir(), "x.fits"))...)
+		if code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("--shard %s: exit %d, %q (want usage error with %q)", c.spec, code, errs, c.want)
+		}
+	}
+}

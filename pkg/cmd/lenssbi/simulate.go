@@ -30,6 +30,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	noCuts := fs.Bool("no-cuts", false, "keep every drawn lens (skip LensPop's detectability cuts)")
 	shear := fs.Float64("shear-sigma", 0.05, "standard deviation of each external-shear component (0: no shear)")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	shardSpec := fs.String("shard", "", "`i/n`: write only job i's files (1 <= i <= n) of the dataset split among n jobs;\nthe n jobs' files together are exactly the files of one run (run them anywhere, in any order)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -50,6 +51,17 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	case *shear < 0:
 		return usagef("--shear-sigma must be >= 0, got %g", *shear)
 	}
+	job, jobs := 0, 1
+	if *shardSpec != "" {
+		if job, jobs, err = parseShard(*shardSpec); err != nil {
+			return err
+		}
+	}
+	parts, err := dataset.SplitParts(*n, *shard, jobs)
+	if err != nil {
+		return usagef("--shard %s: %v", *shardSpec, strings.TrimPrefix(err.Error(), "dataset: "))
+	}
+	part := parts[job]
 	p, err := survey.LoadPreset(*preset)
 	if err != nil {
 		return usageError{err.Error()}
@@ -71,7 +83,12 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		cols = append(cols, dataset.Column{Name: c.Name, Unit: c.Unit, Description: c.Description})
 	}
 	cosmo := sim.Cosmology()
+	date, err := sourceDate()
+	if err != nil {
+		return err
+	}
 	meta := dataset.Meta{
+		Date:    date,
 		Version: version.Version, Creator: "lenssbi simulate", Preset: p.Name, Seed: *seed,
 		H0: cosmo.H0(), Om0: cosmo.Om0(), NX: *size, NY: *size, Bands: sim.Bands(),
 		PixScale: p.PixelScale, Supersample: *ss,
@@ -83,13 +100,13 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		},
 	}
 	if !*force {
-		for _, path := range dataset.ShardPaths(*out, *n, *shard) {
+		for _, path := range dataset.ShardPaths(*out, *n, *shard)[part.FirstShard:part.EndShard] {
 			if _, err := os.Stat(path); err == nil {
 				return fmt.Errorf("%s exists; use --force to overwrite it", path)
 			}
 		}
 	}
-	w, err := dataset.Create(*out, meta, cols, *n, dataset.WriterOptions{ShardSize: *shard, Force: *force})
+	w, err := dataset.Create(*out, meta, cols, *n, dataset.WriterOptions{ShardSize: *shard, Force: *force, Part: part})
 	if err != nil {
 		return err
 	}
@@ -98,7 +115,8 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 
 	bar := newProgress(stderr, *quiet, "simulating")
 	t0 := time.Now()
-	err = sim.Run(ctx, 0, *n, *workers, func(l *simulate.Lens) error {
+	count := part.End - part.First
+	err = sim.Run(ctx, part.First, count, *workers, func(l *simulate.Lens) error {
 		return w.Write(l.Images, l.Variance, l.Params)
 	}, bar.update)
 	bar.finish()
@@ -110,9 +128,42 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	el := time.Since(t0)
-	fmt.Fprintf(stdout, "wrote %d %s lenses (%dx%d, bands %s) to %s in %.1fs (%.0f lenses/s)\n",
-		*n, p.Name, *size, *size, strings.Join(sim.Bands(), ""), strings.Join(w.Paths(), ", "), el.Seconds(), float64(*n)/el.Seconds())
+	what := ""
+	if jobs > 1 {
+		what = fmt.Sprintf(" (lenses %d-%d of %d: job %d of %d)", part.First, part.End-1, *n, job+1, jobs)
+	}
+	fmt.Fprintf(stdout, "wrote %d %s lenses%s (%dx%d, bands %s) to %s in %.1fs (%.0f lenses/s)\n",
+		count, p.Name, what, *size, *size, strings.Join(sim.Bands(), ""), strings.Join(w.Paths(), ", "), el.Seconds(), float64(count)/el.Seconds())
 	return nil
+}
+
+// parseShard reads --shard i/n (1 <= i <= n) and returns the 0-based job and n.
+func parseShard(spec string) (job, jobs int, err error) {
+	a, b, ok := strings.Cut(spec, "/")
+	i, err1 := strconv.Atoi(strings.TrimSpace(a))
+	n, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, usagef("--shard wants i/n (job i of n, counting from 1), got %q", spec)
+	}
+	if n < 1 || i < 1 || i > n {
+		return 0, 0, usagef("--shard %s: need 1 <= i <= n (jobs count from 1)", spec)
+	}
+	return i - 1, n, nil
+}
+
+// sourceDate is the DATE written to headers: $SOURCE_DATE_EPOCH (seconds
+// since 1970, the reproducible-builds convention) when set, so that separate
+// jobs can write byte-identical files; zero (the current time) otherwise.
+func sourceDate() (time.Time, error) {
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return time.Time{}, nil
+	}
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || sec < 0 {
+		return time.Time{}, usagef("SOURCE_DATE_EPOCH=%q is not a non-negative number of seconds", s)
+	}
+	return time.Unix(sec, 0).UTC(), nil
 }
 
 // progress draws a one-line progress bar on a terminal and nothing otherwise.
