@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -42,8 +43,17 @@ func Spec(spec string) string {
 // New returns a backend for spec ("" for the default; see Spec). It never
 // downloads anything (go-xla's auto-installer is switched off): a missing
 // PJRT plugin is an error saying what to install.
+//
+// An XLA spec may end in ",devices=N" to ask the CPU plugin for N host
+// devices (each a share of the cores), e.g. "xla:cpu,devices=2": the way to
+// run and test multi-device data-parallel training without several
+// accelerators. Other options after a comma go to go-xla unchanged.
 func New(spec string) (b compute.Backend, err error) {
 	cfg := Spec(spec)
+	cfg, devices, err := cutDevices(cfg)
+	if err != nil {
+		return nil, err
+	}
 	name, _, _ := strings.Cut(cfg, ":")
 	switch name {
 	case "go":
@@ -58,8 +68,14 @@ func New(spec string) (b compute.Backend, err error) {
 	}()
 	if name != "go" {
 		cfg = resolvePlugin(cfg)
+	} else if devices > 0 {
+		return nil, fmt.Errorf("backend %q: devices=%d needs an XLA backend (the Go backend has one device)", spec, devices)
 	}
-	b, err = compute.NewWithConfig(cfg)
+	if devices > 0 {
+		b, err = newXLADevices(cfg, devices)
+	} else {
+		b, err = compute.NewWithConfig(cfg)
+	}
 	if err != nil {
 		if name != "go" {
 			return nil, fmt.Errorf("backend %q: %w (XLA needs a PJRT plugin: run `make xla` for the CPU one, or set PJRT_PLUGIN_LIBRARY_PATH to the directory holding one)", cfg, err)
@@ -137,12 +153,38 @@ func FindPlugin(platform string) string {
 	return ""
 }
 
+// cutDevices removes a ",devices=N" option from cfg and returns N (0 when
+// absent).
+func cutDevices(cfg string) (string, int, error) {
+	parts := strings.Split(cfg, ",")
+	kept := parts[:1]
+	devices := 0
+	for _, p := range parts[1:] {
+		v, ok := strings.CutPrefix(p, "devices=")
+		if !ok {
+			kept = append(kept, p)
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return "", 0, fmt.Errorf("backend %q: devices=%s is not a positive number", cfg, v)
+		}
+		devices = n
+	}
+	return strings.Join(kept, ","), devices, nil
+}
+
 // resolvePlugin turns "xla:cpu" or "xla:cuda" into "xla:/abs/plugin.so" when
-// PJRT_PLUGIN_LIBRARY_PATH is unset and a known plugin is installed.
+// PJRT_PLUGIN_LIBRARY_PATH is unset and a known plugin is installed. Options
+// after a comma are kept.
 func resolvePlugin(cfg string) string {
+	cfg, opts, _ := strings.Cut(cfg, ",")
+	if opts != "" {
+		opts = "," + opts
+	}
 	name, platform, _ := strings.Cut(cfg, ":")
 	if os.Getenv("PJRT_PLUGIN_LIBRARY_PATH") != "" || strings.Contains(platform, "/") {
-		return cfg
+		return cfg + opts
 	}
 	if platform == "" {
 		platform = "cpu"
@@ -151,7 +193,7 @@ func resolvePlugin(cfg string) string {
 		}
 	}
 	if p := FindPlugin(platform); p != "" {
-		return name + ":" + p
+		return name + ":" + p + opts
 	}
-	return cfg
+	return cfg + opts
 }

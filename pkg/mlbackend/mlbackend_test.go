@@ -1,6 +1,7 @@
 package mlbackend
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/graph"
@@ -74,4 +75,29 @@ func TestXLACPUPlugin(t *testing.T) {
 	}
 	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", "")
 	checkComputes(t, "xla:cpu")
+}
+
+// TestDevicesOption: ",devices=N" gives the CPU plugin N host devices, and
+// is refused where it cannot apply.
+func TestDevicesOption(t *testing.T) {
+	for _, c := range []struct{ spec, want string }{
+		{"go,devices=2", "needs an XLA backend"},
+		{"xla:cpu,devices=0", "not a positive number"},
+		{"xla:cpu,devices=two", "not a positive number"},
+	} {
+		if _, err := New(c.spec); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("New(%q): error %v, want one containing %q", c.spec, err, c.want)
+		}
+	}
+	if FindPlugin("cpu") == "" {
+		t.Skip("no XLA CPU plugin installed (make xla)")
+	}
+	b, err := New("xla:cpu,devices=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Finalize()
+	if n := b.NumDevices(); n != 3 {
+		t.Errorf("xla:cpu,devices=3 has %d devices", n)
+	}
 }

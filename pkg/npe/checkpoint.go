@@ -76,6 +76,7 @@ type TrainState struct {
 	ImagesPerSec float64       `json:"images_per_second"`
 	Machine      string        `json:"machine"`
 	Backend      string        `json:"backend"`
+	Devices      int           `json:"devices,omitempty"` // devices trained on in data parallel (latest call)
 	History      []EpochRecord `json:"history"`
 	Updated      time.Time     `json:"updated"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,54 @@ func TestXLAParity(t *testing.T) {
 		t.Logf("posterior samples: worst relative difference go vs xla:cpu %.2g", worst)
 		if worst > 1e-3 {
 			t.Errorf("posterior samples differ between backends by %.2g", worst)
+		}
+	})
+}
+
+// TestDataParallel trains the same tiny joint model on XLA-CPU with one
+// device and with the batch split over two host devices (devices=2): data
+// parallelism must not change the optimisation, so the loss histories agree
+// to float32 round-off.
+func TestDataParallel(t *testing.T) {
+	if mlbackend.FindPlugin("cpu") == "" {
+		t.Skip("no XLA CPU plugin installed (make xla)")
+	}
+	withTimeout(t, 5*time.Minute, func() {
+		f := newFixture(t, ModeJoint)
+		f.card.Config.Epochs = 2
+		hist := map[string][]EpochRecord{}
+		for _, b := range []string{"xla:cpu", "xla:cpu,devices=2"} {
+			want := 1
+			if b != "xla:cpu" {
+				want = 2
+			}
+			res, err := Train(context.Background(), filepath.Join(t.TempDir(), "m"), f.card, f.trainSrc, f.valSrc, TrainOptions{Backend: b, Devices: want})
+			if err != nil {
+				t.Fatalf("%s: %v", b, err)
+			}
+			if res.State.Devices != want {
+				t.Fatalf("%s trained on %d devices, want %d", b, res.State.Devices, want)
+			}
+			hist[b] = res.State.History
+		}
+		for i := range hist["xla:cpu"] {
+			a, b := hist["xla:cpu"][i], hist["xla:cpu,devices=2"][i]
+			t.Logf("epoch %d: 1 device train %.6f val %.6f | 2 devices train %.6f val %.6f", i+1, a.TrainLoss, a.ValLoss, b.TrainLoss, b.ValLoss)
+			if math.Abs(a.TrainLoss-b.TrainLoss) > 1e-3*math.Max(1, math.Abs(a.TrainLoss)) || math.Abs(a.ValLoss-b.ValLoss) > 1e-3*math.Max(1, math.Abs(a.ValLoss)) {
+				t.Errorf("epoch %d: losses differ between one and two devices", i+1)
+			}
+		}
+		// Asking for more devices than exist, or a split that leaves a
+		// remainder, is a clear error.
+		for _, c := range []struct {
+			backend string
+			devices int
+			want    string
+		}{{"xla:cpu,devices=2", 4, "has 2"}, {"xla:cpu,devices=3", 3, "does not split evenly"}} {
+			_, err := Train(context.Background(), filepath.Join(t.TempDir(), "m"), f.card, f.trainSrc, f.valSrc, TrainOptions{Backend: c.backend, Devices: c.devices})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s with %d devices: error %v, want one containing %q", c.backend, c.devices, err, c.want)
+			}
 		}
 	})
 }

@@ -9,12 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/distributed"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors/dtensor"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
@@ -53,6 +56,14 @@ type TrainOptions struct {
 	// MaxEpochs, if > 0, stops after that many epochs in this call (the
 	// model stays resumable); used by tests and time-boxed runs.
 	MaxEpochs int
+	// Devices is the number of the backend's devices to train on in data
+	// parallel (each step's batch is split along the lens axis, the weights
+	// are replicated and the gradients combined by XLA's auto-sharding).
+	// 0 uses, on accelerators, as many of the backend's devices as divide
+	// the batch size evenly, and one device on CPUs (XLA's CPU plugin shows
+	// several host devices that share the same cores; ask for them
+	// explicitly, e.g. backend "xla:cpu,devices=2" with Devices 2).
+	Devices int
 }
 
 // Trainer state kept across calls.
@@ -63,6 +74,9 @@ type trainRun struct {
 	store   *model.Store
 	trainer *train.Trainer
 	evalExe *model.Exec
+	// Data-parallel training over several devices (nil: one device).
+	shard   *distributed.ShardingSpec
+	devices []compute.DeviceNum
 }
 
 // Train trains the model described by card (Config, Prep, Transform,
@@ -108,7 +122,24 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 		card.Version = version.Version
 		card.State = TrainState{BestValLoss: math.Inf(1), BestEpoch: -1}
 	}
+	devices, err := chooseDevices(b, card.Config.BatchSize, opt.Devices)
+	if err != nil {
+		return nil, err
+	}
+	if devices > 1 {
+		mesh, err := distributed.NewDeviceMesh([]int{devices}, []string{"batch"})
+		if err != nil {
+			return nil, err
+		}
+		if run.shard, err = distributed.BuildSpec(mesh).S("batch").Done(); err != nil {
+			return nil, err
+		}
+		for d := range devices {
+			run.devices = append(run.devices, compute.DeviceNum(d))
+		}
+	}
 	card.State.Backend = b.String()
+	card.State.Devices = devices
 	card.State.Machine = fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	run.card = &card
 	cfg := card.Config
@@ -161,8 +192,7 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 			if err := setLearningRate(run.store, lr); err != nil {
 				return nil, err
 			}
-			imgs, theta := batchTensors(&batch)
-			metrics, err := run.trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{imgs, theta}})
+			metrics, err := run.step(&batch)
 			if err != nil {
 				return nil, fmt.Errorf("training step %d: %w", card.State.Step, err)
 			}
@@ -217,6 +247,56 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 		}
 	}
 	return &card, nil
+}
+
+// chooseDevices returns the number of devices to train on: want when set
+// (it must exist and divide the batch size), else one on a CPU backend and
+// the most devices of an accelerator backend that divide the batch size.
+func chooseDevices(b compute.Backend, batch, want int) (int, error) {
+	have := b.NumDevices()
+	if want == 0 && strings.HasPrefix(strings.ToLower(b.DeviceDescription(0)), "cpu") {
+		return 1, nil
+	}
+	if want > 0 {
+		if want > have {
+			return 0, fmt.Errorf("npe: %d devices asked for, but backend %s has %d", want, b.Name(), have)
+		}
+		if batch%want != 0 {
+			return 0, fmt.Errorf("npe: batch size %d does not split evenly over %d devices", batch, want)
+		}
+		return want, nil
+	}
+	for n := have; n > 1; n-- {
+		if batch%n == 0 {
+			return n, nil
+		}
+	}
+	return 1, nil
+}
+
+// step runs one training step on the batch: on one device, or split along
+// the lens axis over the run's devices.
+func (r *trainRun) step(b *Batch) ([]*tensors.Tensor, error) {
+	imgs, theta := batchTensors(b)
+	if r.shard == nil {
+		return r.trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{imgs, theta}})
+	}
+	defer imgs.FinalizeAll()
+	defer theta.FinalizeAll()
+	if b.N%len(r.devices) != 0 {
+		return nil, fmt.Errorf("a batch of %d lenses does not split over %d devices", b.N, len(r.devices))
+	}
+	di, err := dtensor.ShardTensor(r.shard, imgs)
+	if err != nil {
+		return nil, err
+	}
+	dt, err := dtensor.ShardTensor(r.shard, theta)
+	if err != nil {
+		di.Finalize()
+		return nil, err
+	}
+	return r.trainer.DistributedTrainStep(distributed.AutoSharding, r.devices,
+		train.DistributedBatch{Inputs: []*dtensor.Tensor{di, dt}})
 }
 
 // save writes the checkpoint (always), the best weights (when improved) and

@@ -41,7 +41,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	patience := fs.Int("patience", -1, "early-stopping patience in epochs (default 5; 0 disables)")
 	valFrac := fs.Float64("val-fraction", 0.1, "fraction of --data held out for validation when --val is not given")
 	seed := fs.Uint64("seed", 1, "seed for the data split, shuffling and initial weights")
-	backend := fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda (or $GOMLX_BACKEND)")
+	backend := fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda (or $GOMLX_BACKEND);\nxla:cpu,devices=N shows N host devices")
+	devices := fs.Int("devices", 0, "devices to train on in data parallel (default: every accelerator device that divides --batch; 1 on CPUs)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -58,6 +59,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return usagef("--mode must be marginal or joint, got %q", *mode)
 	case *valFrac <= 0 || *valFrac >= 1:
 		return usagef("--val-fraction must be in (0, 1)")
+	case *devices < 0:
+		return usagef("--devices must be >= 0, got %d", *devices)
 	}
 	cfg := npe.DefaultConfig(*mode)
 	cfg.Seed = *seed
@@ -180,7 +183,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opts := npe.TrainOptions{Backend: *backend, ProgressEvery: 20}
+	opts := npe.TrainOptions{Backend: *backend, ProgressEvery: 20, Devices: *devices}
 	if !*quiet {
 		fmt.Fprintf(stderr, "training %s model (%s) on %d lenses, validating on %d; writing %s\n", cfg.Mode, version.Version, info.NTrain, info.NVal, *out)
 		tty := isTerminal(stderr)
@@ -434,8 +437,12 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 		len(c.Config.Embedding.Blocks), c.Config.Embedding.EmbedDim, c.Config.Flow.Transforms, c.Config.Flow.Hidden, c.Config.Flow.Bins)
 	fmt.Fprintf(&b, "- Training: %d epochs (%s), batch %d, Adam lr %g with cosine decay, clip norm %g, seed %d\n",
 		st.Epoch, st.StopReason, c.Config.BatchSize, c.Config.LearningRate, c.Config.ClipNorm, c.Config.Seed)
-	fmt.Fprintf(&b, "- Training time: %.0f s on %s (%s backend), %.0f images/s; best validation loss %.4f at epoch %d\n",
-		st.Seconds, st.Machine, st.Backend, st.ImagesPerSec, st.BestValLoss, st.BestEpoch)
+	onDevices := ""
+	if st.Devices > 1 {
+		onDevices = fmt.Sprintf(", %d devices in data parallel", st.Devices)
+	}
+	fmt.Fprintf(&b, "- Training time: %.0f s on %s (%s backend%s), %.0f images/s; best validation loss %.4f at epoch %d\n",
+		st.Seconds, st.Machine, st.Backend, onDevices, st.ImagesPerSec, st.BestValLoss, st.BestEpoch)
 	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s\n\n```\n%s```\n\n", c.Version, header, table)
 	b.WriteString("Median precision: 1 - (68% central interval half-width) / |median|; median fractional deviation: |median - truth| / |truth|; R^2 of the posterior medians against the truths. Regenerate with `lenssbi evaluate --model DIR --data TEST.fits --record`.\n")
 	path := filepath.Join(dir, "README.md")
