@@ -8,6 +8,7 @@
 //	lenssbi evaluate --model models/NAME --data test.fits
 //	lenssbi report --model models/NAME --data test.fits --out report/
 //	lenssbi depth --preset delve
+//	lenssbi benchmark --backends go,xla:cpu
 //	lenssbi presets
 //
 // Run "lenssbi COMMAND -h" for a command's flags.
@@ -45,6 +46,7 @@ func commands() []command {
 		{"evaluate", "print the reference results table for a model and a test set", runEvaluate},
 		{"report", "write the results, calibration and figures of a model on a test set", runReport},
 		{"depth", "print a preset's 5-sigma point-source depths", runDepth},
+		{"benchmark", "compare training and inference speed across backends (one table)", runBenchmark},
 		{"presets", "list the survey presets", runPresets},
 		{"version", "print the lenssbi version", func([]string, io.Writer, io.Writer) error {
 			fmt.Println("lenssbi", version.Version)

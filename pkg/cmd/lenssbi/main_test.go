@@ -167,3 +167,27 @@ func TestSimulateShards(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchmarkCommand runs a tiny benchmark on the Go backend: the table
+// has a row per measurement, with positive numbers.
+func TestBenchmarkCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	code, out, errs := runCLI(t, "benchmark", "--backends", "go", "--modes", "joint", "--train-n", "700", "--test-n", "20",
+		"--samples", "20", "--epochs", "1", "--models", "../../../models", "--dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("benchmark exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"| | go |", "| training, joint | ", "images/s |", "| inference, joint (20 x 20) | "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("benchmark table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "| 0 images/s") || strings.Contains(out, "NaN") {
+		t.Errorf("benchmark table has an empty measurement:\n%s", out)
+	}
+	if code, _, errs := runCLI(t, "benchmark", "--modes", "both"); code != 2 || !strings.Contains(errs, "unknown mode") {
+		t.Errorf("--modes both: exit %d, %q", code, errs)
+	}
+}
