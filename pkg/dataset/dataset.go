@@ -421,6 +421,13 @@ func (d *Dataset) Meta() Meta {
 	return m
 }
 
+// Geometry returns the image width and height in pixels and the bands: the
+// shape that consumers not tied to FITS (npe's training sources) need.
+func (d *Dataset) Geometry() (nx, ny int, bands []string) {
+	m := d.Meta()
+	return m.NX, m.NY, m.Bands
+}
+
 // NTotal returns the NTOTAL keyword: the size of the whole dataset, which
 // exceeds Len when only some shards were opened.
 func (d *Dataset) NTotal() int { return d.shards[0].info.ntotal }

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"github.com/lenssbi/lenssbi/pkg/dataset"
 	"github.com/lenssbi/lenssbi/pkg/prep"
 	"github.com/lenssbi/lenssbi/pkg/simulate"
 )
@@ -57,11 +56,21 @@ type Source interface {
 	Close() error
 }
 
-// FITSSource streams batches from a FITS dataset with bounded memory: each
+// Lenses is stored lens data a FITSSource reads: images in [lens][band][y][x]
+// order and one parameter column per name. *dataset.Dataset (a FITS
+// dataset) implements it; npe itself knows nothing of FITS.
+type Lenses interface {
+	Len() int
+	Geometry() (nx, ny int, bands []string)
+	Column(name string) ([]float64, error)
+	ReadImages(start, n int, buf []float32) ([]float32, error)
+}
+
+// FITSSource streams batches from stored lenses (a FITS dataset) with bounded memory: each
 // epoch visits the dataset in chunks of Window consecutive lenses, in an
 // order shuffled by (seed, epoch), and shuffles lenses within each chunk.
 type FITSSource struct {
-	ds        *dataset.Dataset
+	ds        Lenses
 	path      string
 	prep      prep.Config
 	tr        Transform
@@ -82,9 +91,9 @@ type FITSSource struct {
 
 // NewFITSSource opens batches over rows of ds (nil: all rows). Rows should
 // be sorted for efficient chunked reading.
-func NewFITSSource(ds *dataset.Dataset, path string, rows []int, p prep.Config, tr Transform, batch, window int, seed uint64) (*FITSSource, error) {
-	m := ds.Meta()
-	if err := p.CheckBands(m.Bands, path); err != nil {
+func NewFITSSource(ds Lenses, path string, rows []int, p prep.Config, tr Transform, batch, window int, seed uint64) (*FITSSource, error) {
+	nx, ny, bands := ds.Geometry()
+	if err := p.CheckBands(bands, path); err != nil {
 		return nil, err
 	}
 	if batch <= 0 || window < batch {
@@ -99,7 +108,7 @@ func NewFITSSource(ds *dataset.Dataset, path string, rows []int, p prep.Config, 
 	if len(rows) < batch {
 		return nil, fmt.Errorf("%s: %d lenses, fewer than one batch of %d", path, len(rows), batch)
 	}
-	s := &FITSSource{ds: ds, path: path, prep: p, tr: tr, batch: batch, window: window, seed: seed, rows: rows, nx: m.NX, ny: m.NY}
+	s := &FITSSource{ds: ds, path: path, prep: p, tr: tr, batch: batch, window: window, seed: seed, rows: rows, nx: nx, ny: ny}
 	for _, name := range tr.Names() {
 		col, err := ds.Column(name)
 		if err != nil {

@@ -177,3 +177,6 @@ func TestSimSourceFresh(t *testing.T) {
 		t.Error("epoch 0 not reproduced")
 	}
 }
+
+// A FITS dataset is stored lens data for FITSSource.
+var _ Lenses = (*dataset.Dataset)(nil)
