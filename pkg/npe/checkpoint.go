@@ -12,6 +12,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lenssbi/lenssbi/pkg/internal/atomicfile"
+
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -127,12 +129,11 @@ func saveWeights(store *model.Store, path string) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := atomicfile.Create(path)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Abort()
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	w.WriteString(weightsMagic)
 	binary.Write(w, binary.LittleEndian, uint64(len(hdr)))
@@ -140,37 +141,20 @@ func saveWeights(store *model.Store, path string) error {
 	for _, v := range vars {
 		t, err := v.Value()
 		if err != nil {
-			tmp.Close()
 			return fmt.Errorf("writing %s: variable %s: %w", path, v.Path(), err)
 		}
 		var werr error
 		if err := t.ConstBytes(func(b []byte) { _, werr = w.Write(b) }); err != nil {
-			tmp.Close()
 			return fmt.Errorf("writing %s: variable %s: %w", path, v.Path(), err)
 		}
 		if werr != nil {
-			tmp.Close()
 			return fmt.Errorf("writing %s: %w", path, werr)
 		}
 	}
 	if err := w.Flush(); err != nil {
-		tmp.Close()
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return tmp.Commit()
 }
 
 // loadWeights creates the variables stored in path in store (which must not
@@ -269,26 +253,7 @@ func writeCard(dir string, c *Card) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, cardFile)
-	tmp, err := os.CreateTemp(dir, "."+cardFile+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp.Close()
-	os.Chmod(tmp.Name(), 0o644)
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, cardFile), append(b, '\n'))
 }
 
 // ReadCard reads and validates dir/model.json.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+
+	"github.com/lenssbi/lenssbi/pkg/internal/atomicfile"
 )
 
 // SavePNG writes img to path as a PNG. It writes a temporary file in the
@@ -20,7 +22,7 @@ func SavePNG(path string, img image.Image) error {
 	if err != nil {
 		return fmt.Errorf("writing %s: encoding PNG: %w", path, err)
 	}
-	return writeFileAtomic(path, b)
+	return atomicfile.WriteFile(path, b)
 }
 
 // PNGBytes encodes img as a PNG in memory, e.g. for a notebook display.

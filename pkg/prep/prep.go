@@ -29,6 +29,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/lenssbi/lenssbi/pkg/internal/atomicfile"
+
 	"github.com/lenssbi/lenssbi/pkg/survey"
 )
 
@@ -202,10 +204,7 @@ func (c Config) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, append(b, '\n'))
 }
 
 // Load reads a recipe written by Save and validates it.

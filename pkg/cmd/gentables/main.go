@@ -27,6 +27,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lenssbi/lenssbi/pkg/internal/atomicfile"
 )
 
 func main() {
@@ -86,38 +88,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, f := range files {
 		path := filepath.Join(*out, f.name)
-		if err := writeFileAtomic(path, f.content); err != nil {
+		if err := atomicfile.WriteFile(path, f.content); err != nil {
 			fmt.Fprintf(stderr, "gentables: %v\n", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "wrote %s (%d bytes)\n", path, len(f.content))
 	}
 	return 0
-}
-
-// writeFileAtomic writes content to a temporary file beside path and renames it.
-func writeFileAtomic(path string, content []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	name := tmp.Name()
-	_, werr := tmp.Write(content)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(name, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(name, path)
-	}
-	if werr != nil {
-		os.Remove(name)
-		return fmt.Errorf("writing %s: %w", path, werr)
-	}
-	return nil
 }
 
 // diffSummary returns "" when a and b are equal, else a short description of
