@@ -77,6 +77,9 @@ clean:
 #                        are not modified (executed copies go to out/notebooks)
 #   make notebooks       execute the notebooks at full size and save their outputs in place
 #   make notebook-env    only install: venv packages, bin/gonb, bin/goimports, kernel spec
+#   make browser-test    run notebooks/01-simulate.ipynb in JupyterLab in headless Chromium
+#                        (playwright-core from .ci/browser, Debian's /usr/bin/chromium),
+#                        check the rendered gallery image; screenshot out/browser/simulate.png
 #
 # Everything lives in the repository: the Python tools in .venv, GoNB (the version
 # pinned as a tool in go.mod) and goimports in bin/, the kernel spec in
@@ -95,7 +98,10 @@ LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 # The kernel and the tools it runs (go, goimports) must find bin/.
 NB_ENV := PATH="$(CURDIR)/bin:$(NB_VENV_ABS)/bin:$$PATH" JUPYTER_PATH="$(NB_VENV_ABS)/share/jupyter" GOEXPERIMENT=simd
 
-.PHONY: lab notebooks notebooks-test notebook-env
+.PHONY: lab notebooks notebooks-test notebook-env browser-test
+
+BROWSER_DIR := .ci/browser
+CHROMIUM ?= /usr/bin/chromium
 
 notebook-env: $(NB_VENV)/.notebook-tools $(NB_KERNEL_DIR)/kernel.json bin/goimports
 
@@ -130,3 +136,10 @@ notebooks-test: notebook-env
 
 notebooks: notebook-env
 	$(NB_ENV) $(NB_PY) notebooks/run_notebooks.py --timeout $(NB_TIMEOUT) --inplace $(NB_DIRS)
+
+# npm ci writes node_modules/.package-lock.json: reinstall when the lock file changes.
+$(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund
+
+browser-test: notebook-env $(BROWSER_DIR)/node_modules/.package-lock.json
+	CHROMIUM=$(CHROMIUM) node $(BROWSER_DIR)/notebook.mjs
