@@ -186,6 +186,10 @@ func (s Sersic) N() float64 { return s.n }
 // Center returns the profile's centre [arcsec].
 func (s Sersic) Center() (x, y float64) { return s.x0, s.y0 }
 
+// Axes returns the cosine and sine of the major axis's position angle (as
+// Intensity uses them).
+func (s Sersic) Axes() (cos, sin float64) { return s.cosPhi, s.sinPhi }
+
 // Intensity returns the surface brightness (flux units per arcsec^2) at sky
 // position (x, y) in arcsec:
 //

@@ -16,7 +16,10 @@ import (
 // not, against the margins the pre-screens use: the rendered magnification
 // against muPolarMargin x muPolar, the rendered sum of squared pixels
 // against its polar bound, the exact SNR against snrCap, snrSq and the
-// approximate render's convolved bound (approxSNRMargin), and the point
+// approximate render's convolved SNR estimate (approxSNRMargin), the
+// rendered magnification against the approximate render's (approxMuMargin;
+// both on candidates that pass the magnification cut and the exact SNR caps,
+// the only ones these screens could lose), and the point
 // mode's magnification against its centre and coarse-rule estimates
 // (pointCentreMargin, pointCoarseMargin). Exact bounds (snrCap, snrBound and
 // the full render's convolved bound) must hold to rounding.
@@ -29,7 +32,7 @@ func TestPrescreenConservative(t *testing.T) {
 	l := s.NewLens()
 	const bn1 = 1.6783469900166612
 	var kept, lost, checked, snrChecked, approxChecked, pointChecked int
-	var worstQuad float64
+	var worstQuad, worstMuA float64
 	var worstMu, worstSq, worstSNR, worstApprox, worstPointC, worstPointCoarse float64
 	const n = 20000
 	for _, seed := range [][2]uint64{{5, 6}, {11, 12}} {
@@ -81,6 +84,7 @@ func TestPrescreenConservative(t *testing.T) {
 				if w.lastApprox >= 0 {
 					approxChecked++
 					worstApprox = math.Max(worstApprox, w.lastSNR/w.lastApprox)
+					worstMuA = math.Max(worstMuA, w.lastMu/w.lastMuA)
 				}
 			}
 			if h*src.Q*float64(ss) < 0.5*s.pix {
@@ -114,7 +118,8 @@ func TestPrescreenConservative(t *testing.T) {
 	if worstQuad > 0.02 {
 		t.Errorf("muPolar quadrature error %.3g above 2%%", worstQuad)
 	}
-	t.Logf("%d approximate renders: max SNR / convolved bound %.3f (margin %.2f)", approxChecked, worstApprox, approxSNRMargin)
+	t.Logf("%d approximate renders: max SNR / convolved estimate %.3f (margin %.2f); max mu / approximate mu %.3f (margin %.2f)",
+		approxChecked, worstApprox, approxSNRMargin, worstMuA, approxMuMargin)
 	t.Logf("%d point-mode renders: max mu / centre mu %.3f (margin %d), max mu / coarse-rule mu %.3f (margin %d)",
 		pointChecked, worstPointC, pointCentreMargin, worstPointCoarse, pointCoarseMargin)
 	if kept < 40 || checked < 500 || approxChecked < 100 || pointChecked < 500 {
@@ -127,8 +132,9 @@ func TestPrescreenConservative(t *testing.T) {
 	if worstMu > 0.9*muPolarMargin || worstSq > 0.9*muPolarMargin || worstSNR > 0.9*math.Sqrt(muPolarMargin) {
 		t.Errorf("rendered values come within 10%% of the pre-screen margin: mu %.3f, S^2 %.3f, SNR %.3f", worstMu, worstSq, worstSNR)
 	}
-	if worstApprox > 0.9*approxSNRMargin {
-		t.Errorf("exact SNR / approximate bound %.3f comes within 10%% of the margin %.2f", worstApprox, approxSNRMargin)
+	if worstApprox > 0.9*approxSNRMargin || worstMuA > 0.9*approxMuMargin {
+		t.Errorf("exact SNR / approximate estimate %.3f or mu / approximate mu %.3f come within 10%% of the margins %.2f, %.2f",
+			worstApprox, worstMuA, approxSNRMargin, approxMuMargin)
 	}
 	if worstPointC > 0.8*pointCentreMargin || worstPointCoarse > 0.8*pointCoarseMargin {
 		t.Errorf("point-mode magnification / estimates %.3f, %.3f come within 20%% of the margins %d, %d",

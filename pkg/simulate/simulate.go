@@ -84,6 +84,8 @@ type Simulator struct {
 	bands   []string
 	pix     float64
 	columns []Column
+	conds   condSampler
+	ksq     ksqTable
 }
 
 // New validates cfg and prepares the population tables.
@@ -129,6 +131,8 @@ func New(cfg Config) (*Simulator, error) {
 	}
 	s := &Simulator{cfg: cfg, cosmo: cosmo, pop: pop, bands: bands, pix: cfg.Preset.PixelScale}
 	s.columns = buildColumns(bands)
+	s.conds = newCondSampler(cfg.Preset)
+	s.ksq = sharedKsqTable()
 	return s, nil
 }
 
@@ -217,7 +221,9 @@ type worker struct {
 	// approximate render's convolved SNR bound, the full render's exact
 	// convolved bound, and the point mode's centre and coarse-rule
 	// magnifications
-	lastApprox, lastBound       float64
+	lastApprox, lastBound float64
+	// the approximate render's magnification (-1 where not rendered)
+	lastMuA                     float64
 	lastPointC, lastPointCoarse float64
 }
 
@@ -267,8 +273,9 @@ func (w *worker) simulate(index int, dst *Lens) error {
 // The cuts are applied through a cascade of pre-screens, cheapest first:
 // analytic resolution and SNR caps, polar-integral magnification bounds
 // (resolved sources) or point-image magnifications (unresolved sources), an
-// approximate low-supersampling render whose PSF-convolved SNR bound must
-// come within approxSNRMargin of the threshold, and an exact bound on the
+// approximate low-supersampling render whose magnification and PSF-convolved
+// SNR estimate must come within approxMuMargin and approxSNRMargin of the
+// cuts, and an exact bound on the
 // PSF-convolved SNR of the full render before the deflector light is made.
 // Only candidates that the full cuts would reject are removed by them
 // (TestPrescreenConservative); kept lenses come from the full render.
@@ -278,10 +285,11 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	r := w.rng
 	w.lastMu, w.lastSNR = -1, -1
 	w.lastApprox, w.lastBound = -1, -1
+	w.lastMuA = -1
 	w.lastPointC, w.lastPointCoarse = -1, -1
 	sys := &w.sys
 	s.pop.DrawInto(r, sys)
-	cfg.Preset.SampleConditions(r, w.cond)
+	s.conds.sample(r, w.cond)
 	d, src := &sys.Deflector, &sys.Source
 	keep := cfg.Cuts.Disabled
 	screen := !keep && !w.noPrescreen
@@ -295,6 +303,27 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		}
 		if sys.ThetaE*sys.ThetaE <= src.Re*src.Re+minSee*minSee/4 {
 			return w.reject(0)
+		}
+	}
+
+	// Source flux and noise per band; the SNR cap at the magnification
+	// bound with an upper bound on each kernel's ksq from the table (the
+	// kernels are built only for the candidates that pass).
+	for b := range s.bands {
+		band := &cfg.Preset.Bands[b]
+		perFlux, bkg := cfg.Preset.PixelVariance(band, w.cond[b])
+		w.perFlux[b], w.bkg[b] = perFlux, bkg
+		w.invBkg[b] = 1 / bkg
+		w.flux[b] = band.FluxRate(src.Mags[b])
+		w.ksq[b] = s.ksq.bound(w.cond[b].Seeing / s.pix)
+	}
+	const bn1 = 1.6783469900166612 // b_n of an exponential profile
+	h := src.Re / bn1              // scale length along the major axis
+	hMinor := h * src.Q
+	i0a := s.pix * s.pix / (2 * math.Pi * h * h) // unit-flux central SB x pixel area
+	if screen {
+		if w.snrCap(magnificationBound(sys), i0a) < cfg.Cuts.MinSNR {
+			return w.reject(1)
 		}
 	}
 
@@ -312,12 +341,7 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 			sq += v * v
 		}
 		w.ksq[b] = sq * sq
-		band := &cfg.Preset.Bands[b]
-		perFlux, bkg := cfg.Preset.PixelVariance(band, w.cond[b])
-		w.perFlux[b], w.bkg[b] = perFlux, bkg
-		w.invBkg[b] = 1 / bkg
-		w.flux[b] = band.FluxRate(src.Mags[b])
-		w.fluxL[b] = band.FluxRate(d.Mags[b])
+		w.fluxL[b] = cfg.Preset.Bands[b].FluxRate(d.Mags[b])
 	}
 	n := cfg.Size + 2*margin
 	np := n * n
@@ -340,9 +364,6 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	// theta_E + |beta| + R_cut of the deflector (plus slack for ellipticity
 	// and shear).
 	beta := math.Hypot(src.X-d.X, src.Y-d.Y)
-	const bn1 = 1.6783469900166612 // b_n of an exponential profile
-	h := src.Re / bn1              // scale length along the major axis
-	hMinor := h * src.Q
 	rcut := 5 * src.Re / math.Sqrt(src.Q) // 99.8% of an exponential disc's light
 	rimg := 1.3*(sys.ThetaE+beta+rcut) + 2*s.pix
 
@@ -350,12 +371,6 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	ss = max(2, min(ss, cfg.Supersample))
 	if cfg.Supersample == 1 {
 		ss = 1
-	}
-	i0a := s.pix * s.pix / (2 * math.Pi * h * h) // unit-flux central SB x pixel area
-	if screen {
-		if w.snrCap(magnificationBound(sys), i0a) < cfg.Cuts.MinSNR {
-			return w.reject(1)
-		}
 	}
 	var mu float64
 	if unresolved(hMinor, s.pix, cfg.Supersample) {
@@ -387,21 +402,22 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		// Approximate render: one sample per pixel for sources resolved by
 		// the pixel grid, 2 x 2 sub-pixels otherwise. Reject candidates
 		// whose magnification or SNR bounds from it are far below the cuts
-		// (margins of 1.5x and 2x on the unconvolved bounds, approxSNRMargin
-		// on the PSF-convolved one; TestPrescreenConservative checks that
-		// nothing it rejects would pass the full cuts and measures the
-		// ratios).
+		// (approxMuMargin on its magnification, 2x on the unconvolved SNR
+		// bound, approxSNRMargin on its PSF-convolved SNR estimate;
+		// TestPrescreenConservative checks that nothing it rejects would
+		// pass the full cuts and measures the ratios).
 		if !keep {
 			ssA, rssA := 1, 0.0
 			if hMinor < 0.5*s.pix && ss > 1 {
 				ssA, rssA = 2, 4*h
 			}
 			muA := w.renderSource(lm, sersicSrc, src.X, src.Y, n, d.X, d.Y, rimg, rssA, ssA)
-			if screen && (1.5*muA < cfg.Cuts.MinMagnification || 2*w.snrBound() < cfg.Cuts.MinSNR ||
-				w.snrCap(1.5*muA, i0a) < cfg.Cuts.MinSNR) {
+			w.lastMuA = muA
+			if screen && (approxMuMargin*muA < cfg.Cuts.MinMagnification || 2*w.snrBound() < cfg.Cuts.MinSNR ||
+				w.snrCap(approxMuMargin*muA, i0a) < cfg.Cuts.MinSNR) {
 				return w.reject(5)
 			}
-			w.lastApprox = w.convolvedBound(n, margin)
+			_, w.lastApprox = w.convolvedBound(n, margin)
 			if screen && approxSNRMargin*w.lastApprox < cfg.Cuts.MinSNR {
 				return w.reject(6)
 			}
@@ -422,7 +438,7 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 
 	// PSF-convolved source in every band, and an exact bound on the SNR
 	// from it before the deflector light is rendered.
-	w.lastBound = w.convolvedBound(n, margin)
+	w.lastBound, _ = w.convolvedBound(n, margin)
 	if screen && w.lastBound < cfg.Cuts.MinSNR {
 		return w.reject(9)
 	}
@@ -506,11 +522,19 @@ func (w *worker) reject(k int) (bool, error) {
 	return false, nil
 }
 
-// approxSNRMargin multiplies the PSF-convolved SNR bound of the approximate
-// render in the pre-screen: the full render's exact SNR differs from it by
-// the sampling error of the coarse render (TestPrescreenConservative
-// measures the largest ratio).
-const approxSNRMargin = 1.5
+// approxSNRMargin multiplies the approximate render's SNR estimate in the
+// pre-screen (convolvedBound's est: the thresholded SNR of the PSF-convolved
+// coarse render without the deflector's variance). The full render's exact
+// SNR differs from it by the coarse render's sampling error and the
+// deflector light, which only lowers it (TestPrescreenConservative measures
+// the largest ratio).
+const approxSNRMargin = 1.2
+
+// approxMuMargin multiplies the approximate render's magnification in the
+// pre-screen (TestPrescreenConservative measures the largest ratio of the
+// full render's magnification to it among candidates that pass the
+// magnification cut and the exact SNR caps).
+const approxMuMargin = 1.5
 
 // convolvedBound convolves the unit-flux source map in w.src (padded grid of
 // side n) with every band's PSF into w.srcC, restricted to the rows and
@@ -519,25 +543,33 @@ const approxSNRMargin = 1.5
 // v0_i = perFlux S_i + bkg <= var_i (the deflector only adds variance), and
 // A the pixels with S_i^2 > var_i (a subset of A0, where S_i^2 > v0_i),
 // sum_A S_i / sqrt(sum_A var_i) <= sqrt(sum_A S_i^2 / var_i) (Cauchy-Schwarz)
-// <= sqrt(sum_A0 S_i^2 / v0_i).
-func (w *worker) convolvedBound(n, margin int) float64 {
+// <= sqrt(sum_A0 S_i^2 / v0_i). It also returns est, the best band's
+// thresholded SNR sum_A0 S_i / sqrt(sum_A0 v0_i) without the deflector's
+// variance: an estimate of the exact SNR (not a bound), used with a margin
+// on the approximate render.
+func (w *worker) convolvedBound(n, margin int) (bound, est float64) {
 	size := w.s.cfg.Size
 	x0, x1, y0, y1 := bbox(w.src[:n*n], n)
-	best := 0.0
+	best, est := 0.0, 0.0
 	for b := range w.s.bands {
 		out := w.srcC[b][:size*size]
 		convolveCropBox(out, w.src[:n*n], n, margin, size, w.kern[b], w.tmp, x0, x1, y0, y1)
 		fs, perFlux, bkg := w.flux[b], w.perFlux[b], w.bkg[b]
-		var acc float64
+		var acc, sig, vs float64
 		for _, sv := range out {
 			se := fs * sv
 			if v := perFlux*se + bkg; se*se > v {
 				acc += se * se / v
+				sig += se
+				vs += v
 			}
 		}
 		best = math.Max(best, math.Sqrt(acc))
+		if vs > 0 {
+			est = math.Max(est, sig/math.Sqrt(vs))
+		}
 	}
-	return best
+	return best, est
 }
 
 // bbox returns the half-open column and row ranges [x0, x1) x [y0, y1) of
@@ -587,9 +619,11 @@ func (w *worker) snrBound() float64 {
 }
 
 // renderSource fills w.src (padded grid of side n) with the lensed source's
-// flux per pixel for a unit-flux source and returns the total magnification.
-// Pixels whose centre maps within rss of the source centre, plus the pixel's
-// footprint in the source plane, get ss x ss samples; others one sample.
+// flux per pixel for a unit-flux exponential source sr and returns the total
+// magnification. Pixels whose centre maps within rss of the source centre,
+// plus the pixel's footprint in the source plane, get ss x ss samples; others
+// one sample. Beyond 16 scale lengths the profile is taken as zero. The
+// surface brightness comes from expSource (fastExp).
 func (w *worker) renderSource(lm lensing.Model, sr light.Sersic, sx, sy float64, n int, lx, ly, rimg, rss float64, ss int) float64 {
 	s := w.s
 	pix := s.pix
@@ -601,11 +635,8 @@ func (w *worker) renderSource(lm lensing.Model, sr light.Sersic, sx, sy float64,
 	rimg2 := rimg * rimg
 	// Beyond 16 scale lengths (elliptical radius) the exponential profile is
 	// below 1e-7 of its peak: skip it.
-	q := sr.Q()
-	rfar := 16 * sr.Re() / 1.6783469900166612 / math.Sqrt(q)
-	rfar2 := rfar * rfar
-	inv := 1 / float64(ss)
-	subArea := area * inv * inv
+	rfar := 16 * sr.Re() / 1.6783469900166612 / math.Sqrt(sr.Q())
+	es := newExpSource(sr, rfar)
 	total := 0.0
 	for j := 0; j < n; j++ {
 		y := (float64(j) - c) * pix
@@ -618,23 +649,20 @@ func (w *worker) renderSource(lm lensing.Model, sr light.Sersic, sx, sy float64,
 			}
 			bx, by := lm.RayShoot(x, y)
 			dsx, dsy := bx-sx, by-sy
-			// A pixel's footprint in the source plane spans at most
-			// ~pix*(1 + 2 kappa + |gamma|) (isothermal lens).
 			var v float64
 			if ss > 1 && supersample(dsx, dsy, rss, kappaSlack, lm, x, y) {
+				inv := 1 / float64(ss)
 				for sj := 0; sj < ss; sj++ {
 					yy := y + ((float64(sj)+0.5)*inv-0.5)*pix
 					for si := 0; si < ss; si++ {
 						xx := x + ((float64(si)+0.5)*inv-0.5)*pix
 						bx, by := lm.RayShoot(xx, yy)
-						if ex, ey := bx-sx, by-sy; ex*ex+ey*ey < rfar2 {
-							v += sr.Intensity(bx, by)
-						}
+						v += es.at(bx, by)
 					}
 				}
-				v *= subArea
-			} else if dsx*dsx+dsy*dsy < rfar2 {
-				v = sr.Intensity(bx, by) * area
+				v *= area * inv * inv
+			} else {
+				v = es.at(bx, by) * area
 			}
 			src[j*n+i] = v
 			total += v
