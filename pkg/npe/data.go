@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lenssbi/lenssbi/pkg/prep"
 	"github.com/lenssbi/lenssbi/pkg/simulate"
@@ -86,7 +88,6 @@ type FITSSource struct {
 	chunk     []float32
 	chunkRows []int
 	chunkPos  int
-	prepBuf   []float32
 }
 
 // NewFITSSource opens batches over rows of ds (nil: all rows). Rows should
@@ -153,7 +154,9 @@ func (s *FITSSource) Epoch(e int) error {
 	return nil
 }
 
-// Next implements Source.
+// Next implements Source. The lenses of a batch are prepared in parallel
+// (each independently, so the batch does not depend on the number of
+// goroutines); reading stays sequential.
 func (s *FITSSource) Next(b *Batch) error {
 	if s.order == nil {
 		if err := s.Epoch(0); err != nil {
@@ -166,17 +169,35 @@ func (s *FITSSource) Next(b *Batch) error {
 	nb := len(s.prep.Bands)
 	per := nb * s.nx * s.ny
 	b.reset(s.ny, s.nx, nb, s.tr.Dim(), s.batch)
+	b.Images = b.Images[:s.batch*per]
+	imgs := make([][]float32, s.batch)
+	errs := make([]error, s.batch)
+	for k0 := 0; k0 < s.batch; {
+		// Lenses k0..k1-1 share the chunk in memory.
+		k1 := k0
+		for ; k1 < s.batch; k1++ {
+			if k1 > k0 && s.spans[s.pos+k1] != s.spans[s.pos+k0] {
+				break
+			}
+			img, err := s.image(s.order[s.pos+k1], s.spans[s.pos+k1], per)
+			if err != nil {
+				return err
+			}
+			imgs[k1] = img
+		}
+		parallelFor(k0, k1, func(k int) {
+			dst := b.Images[k*per : (k+1)*per : (k+1)*per]
+			_, errs[k] = s.prep.Apply(imgs[k], s.nx, s.ny, dst)
+		})
+		for k := k0; k < k1; k++ {
+			if errs[k] != nil {
+				return fmt.Errorf("%s lens %d: %w", s.path, s.order[s.pos+k], errs[k])
+			}
+		}
+		k0 = k1
+	}
 	for k := 0; k < s.batch; k++ {
 		row := s.order[s.pos+k]
-		img, err := s.image(row, s.spans[s.pos+k], per)
-		if err != nil {
-			return err
-		}
-		s.prepBuf, err = s.prep.Apply(img, s.nx, s.ny, s.prepBuf)
-		if err != nil {
-			return fmt.Errorf("%s lens %d: %w", s.path, row, err)
-		}
-		b.Images = append(b.Images, s.prepBuf...)
 		for d := range s.tr.Params {
 			v := s.truth[d][row]
 			b.Truth = append(b.Truth, v)
@@ -187,6 +208,34 @@ func (s *FITSSource) Next(b *Batch) error {
 	}
 	s.pos += s.batch
 	return nil
+}
+
+// parallelFor runs fn(k) for k in [lo, hi) on up to GOMAXPROCS goroutines.
+func parallelFor(lo, hi int, fn func(k int)) {
+	workers := min(runtime.GOMAXPROCS(0), hi-lo)
+	if workers <= 1 {
+		for k := lo; k < hi; k++ {
+			fn(k)
+		}
+		return
+	}
+	var next atomic.Int64
+	next.Store(int64(lo))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= hi {
+					return
+				}
+				fn(k)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // image returns lens row's cutout, reading the chunk span that holds it

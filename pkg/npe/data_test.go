@@ -103,15 +103,17 @@ func TestFITSSourceEpochs(t *testing.T) {
 			if b.N != 8 || len(b.Images) != 8*32*32*4 || len(b.Theta) != 8*4 {
 				t.Fatalf("batch sizes %d %d %d", b.N, len(b.Images), len(b.Theta))
 			}
-			// Check one lens against a direct read.
-			row := b.Index[3]
-			raw, err := ds.ReadImages(row, 1, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, _ := pc.Apply(raw, 32, 32, nil)
-			if !slices.Equal(b.Images[3*len(want):4*len(want)], want) {
-				t.Fatalf("lens %d: prepared image differs", row)
+			// Every lens (prepared in parallel; batches straddle the
+			// 12-lens reading windows) against a direct read.
+			for k, row := range b.Index {
+				raw, err := ds.ReadImages(row, 1, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _ := pc.Apply(raw, 32, 32, nil)
+				if !slices.Equal(b.Images[k*len(want):(k+1)*len(want)], want) {
+					t.Fatalf("lens %d (batch position %d): prepared image differs", row, k)
+				}
 			}
 			if got := tr.Inverse(0, float64(b.Theta[3*4])); got/b.Truth[3*4]-1 > 1e-6 {
 				t.Fatalf("theta_E round trip %g vs %g", got, b.Truth[3*4])

@@ -25,7 +25,6 @@ type Estimator struct {
 	store     *model.Store
 	sampleExe *model.Exec
 	mu        sync.Mutex
-	prepBuf   []float32
 }
 
 // Load reads the model in dir (model.json and weights.bin) for inference on
@@ -107,24 +106,24 @@ func (e *Estimator) Posterior(images []float32, n int, opt PosteriorOptions) (*P
 		post.Units = append(post.Units, p.Unit)
 	}
 	S := opt.Samples
-	buf := make([]float64, S)
 	for start := 0; start < n; start += opt.ChunkSize {
 		m := min(opt.ChunkSize, n-start)
-		prepared := make([]float32, 0, m*per)
-		for i := 0; i < m; i++ {
-			var err error
-			e.prepBuf, err = c.Prep.Apply(images[(start+i)*per:(start+i+1)*per], c.NX, c.NY, e.prepBuf)
-			if err != nil {
-				return nil, fmt.Errorf("lens %d: %w", opt.First+start+i, err)
-			}
-			prepared = append(prepared, e.prepBuf...)
-		}
+		// Preparation and noise, lens by lens in parallel: each lens's
+		// values depend on that lens alone.
+		prepared := make([]float32, m*per)
 		noise := make([]float32, m*S*D)
-		for i := 0; i < m; i++ {
+		errs := make([]error, m)
+		parallelFor(0, m, func(i int) {
+			_, errs[i] = c.Prep.Apply(images[(start+i)*per:(start+i+1)*per], c.NX, c.NY, prepared[i*per:(i+1)*per:(i+1)*per])
 			r := rand.New(rand.NewPCG(opt.Seed, uint64(opt.First+start+i)+0x9e3779b9))
 			blk := noise[i*S*D : (i+1)*S*D]
 			for k := range blk {
 				blk[k] = float32(r.NormFloat64())
+			}
+		})
+		for i, err := range errs {
+			if err != nil {
+				return nil, fmt.Errorf("lens %d: %w", opt.First+start+i, err)
 			}
 		}
 		imgT := tensors.FromFlatDataAndDimensions(prepared, m, c.NY, c.NX, nb)
@@ -134,7 +133,8 @@ func (e *Estimator) Posterior(images []float32, n int, opt PosteriorOptions) (*P
 			return nil, fmt.Errorf("sampling: %w", err)
 		}
 		tensors.MustConstFlatData(out, func(u []float32) {
-			for i := 0; i < m; i++ {
+			parallelFor(0, m, func(i int) {
+				buf := make([]float64, S)
 				li := start + i
 				dst := post.Samples[li*S*D : (li+1)*S*D]
 				src := u[i*S*D : (i+1)*S*D]
@@ -152,7 +152,7 @@ func (e *Estimator) Posterior(images []float32, n int, opt PosteriorOptions) (*P
 					}
 					post.Summaries[li][d] = diagnostics.Summarize(buf)
 				}
-			}
+			})
 		})
 		out.FinalizeAll()
 		imgT.FinalizeAll()

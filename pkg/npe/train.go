@@ -163,6 +163,17 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 		return nil, err
 	}
 
+	// Read and prepare the next batches while a step runs (the simulator
+	// source already runs ahead on its own).
+	if _, sim := trainSrc.(*SimSource); !sim {
+		pf := newPrefetch(trainSrc, 2)
+		defer pf.halt()
+		trainSrc = pf
+	}
+	pv := newPrefetch(valSrc, 2)
+	defer pv.halt()
+	valSrc = pv
+
 	startEpoch := card.State.Epoch
 	epochsThisCall := 0
 	var batch Batch

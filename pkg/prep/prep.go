@@ -150,22 +150,11 @@ func borderStats(band []float32, nx, ny, border int, clipSigma float64, iters in
 	}
 	sort.Float64s(buf)
 	n := len(buf)
-	// The second half of buf's storage holds the absolute deviations.
-	if cap(buf) < 2*n {
-		nb := make([]float64, n, 2*n)
-		copy(nb, buf)
-		buf = nb
-	}
 	vals := buf[:n]
 	var med, sig float64
 	for it := 0; ; it++ {
 		med = median(vals)
-		dev := buf[n : n+len(vals)]
-		for i, v := range vals {
-			dev[i] = math.Abs(v - med)
-		}
-		slices.Sort(dev)
-		sig = 1.4826 * median(dev)
+		sig = 1.4826 * medianAbsDev(vals, med)
 		if it >= iters || sig == 0 {
 			break
 		}
@@ -177,6 +166,36 @@ func borderStats(band []float32, nx, ny, border int, clipSigma float64, iters in
 		vals = vals[lo:hi]
 	}
 	return BorderStats{Level: med, Sigma: sig, N: len(vals)}, buf[:0]
+}
+
+// medianAbsDev returns the median of |v - med| over sorted values. The
+// deviations of the values below med, read right to left, and of those from
+// med up, read left to right, are two ascending runs: merging them up to the
+// middle gives the median in O(n) without sorting (and exactly the value a
+// sort would give).
+func medianAbsDev(sorted []float64, med float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return 0
+	}
+	j := sort.SearchFloat64s(sorted, med) // sorted[j:] >= med
+	i := j - 1                            // sorted[:j] < med, read downwards
+	next := func() float64 {
+		if i >= 0 && (j >= n || med-sorted[i] <= sorted[j]-med) {
+			i--
+			return med - sorted[i+1]
+		}
+		j++
+		return sorted[j-1] - med
+	}
+	var a float64
+	for k := 0; k <= (n-1)/2; k++ {
+		a = next()
+	}
+	if n%2 == 1 {
+		return a
+	}
+	return 0.5 * (a + next())
 }
 
 func median(sorted []float64) float64 {

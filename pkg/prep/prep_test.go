@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,5 +144,31 @@ func TestSaveLoad(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+// TestMedianAbsDev: the merge gives exactly the median of the sorted
+// absolute deviations, with ties, duplicates, odd and even counts.
+func TestMedianAbsDev(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 2000; trial++ {
+		n := 1 + rng.IntN(60)
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = math.Round(rng.NormFloat64()*4) / 2 // many ties
+			if trial%2 == 0 {
+				v[i] = rng.NormFloat64()
+			}
+		}
+		slices.Sort(v)
+		med := median(v)
+		dev := make([]float64, n)
+		for i, x := range v {
+			dev[i] = math.Abs(x - med)
+		}
+		slices.Sort(dev)
+		if got, want := medianAbsDev(v, med), median(dev); got != want {
+			t.Fatalf("%v: medianAbsDev %v, sorted deviations give %v", v, got, want)
+		}
 	}
 }
