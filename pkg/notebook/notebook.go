@@ -1,6 +1,9 @@
 // Package notebook holds small display helpers for GoNB notebooks: figures,
 // images, HTML tables and Markdown shown inline, a progress bar for
-// simulate.Run and a live loss plot for training, both redrawn in place.
+// simulate.Run and a live loss plot for training, both redrawn in place;
+// HStack to show several images (a lens and its corner plot) as one PNG,
+// RGBBands to pick a cutout's g r i planes for a colour composite, and
+// Save/Load to hand computed values from one GoNB cell to the next.
 //
 // The helpers are built on github.com/janpfeifer/gonb/gonbui. Outside a GoNB
 // kernel (InNotebook reports false) they render nothing and return nil, so

@@ -25,3 +25,15 @@ func LiveLoss() (*notebook.LossMonitor, func(npe.Progress)) {
 	m := notebook.NewLossMonitor(plot.LossOptions{})
 	return m, OnProgress(m)
 }
+
+// Replay feeds m the completed epochs recorded in card's training history,
+// so that a monitor for a resumed run shows the whole curve, not only the
+// epochs of this call. A nil card replays nothing.
+func Replay(m *notebook.LossMonitor, card *npe.Card) {
+	if card == nil {
+		return
+	}
+	for _, e := range card.State.History {
+		m.Observe(e.Epoch, card.Config.Epochs, 0, 0, e.TrainLoss, e.ValLoss, e.LearningRate, 0, true)
+	}
+}

@@ -23,3 +23,19 @@ func TestOnProgressRecordsCompletedEpochs(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestReplayRestoresHistory(t *testing.T) {
+	card := &npe.Card{Config: npe.DefaultConfig(npe.ModeJoint)}
+	card.State.History = []npe.EpochRecord{
+		{Epoch: 1, TrainLoss: 3, ValLoss: 3.5, LearningRate: 1e-3},
+		{Epoch: 2, TrainLoss: 2, ValLoss: 2.5, LearningRate: 9e-4},
+	}
+	mon, on := LiveLoss()
+	Replay(mon, card)
+	Replay(mon, nil) // no-op
+	on(npe.Progress{Epoch: 3, Epochs: 30, Batch: 10, Batches: 10, TrainLoss: 1, ValLoss: 1.5, LearningRate: 8e-4, EpochDone: true})
+	ep, tr, val, _ := mon.Curves()
+	if len(ep) != 3 || ep[0] != 1 || ep[2] != 3 || tr[1] != 2 || val[0] != 3.5 || val[2] != 1.5 {
+		t.Errorf("after replay and one epoch: epochs %v train %v val %v", ep, tr, val)
+	}
+}
