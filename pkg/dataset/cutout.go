@@ -19,6 +19,9 @@ type Cutout struct {
 	// Header holds the keywords of the first file's primary HDU and image HDU
 	// (the image HDU wins on clashes): string values unquoted, others as written.
 	Header map[string]string
+	// Headers holds those keywords per band (the file each band came from;
+	// for a cube, the cube's for every band).
+	Headers []map[string]string
 	// Paths names, per band, the file the band was read from.
 	Paths []string
 	// NonFinite counts NaN or infinite image pixels per band (always zero
@@ -362,9 +365,10 @@ func readPerBand(paths []string, bands []string) (*Cutout, error) {
 	for b := range bands {
 		e := entries[order[b]]
 		nx, ny := int(e.u.axes[0]), int(e.u.axes[1])
+		c.Headers = append(c.Headers, e.ff.headerMap(e.u))
 		if b == 0 {
 			c.NX, c.NY = nx, ny
-			c.Header = e.ff.headerMap(e.u)
+			c.Header = c.Headers[0]
 		} else if nx != c.NX || ny != c.NY {
 			return nil, fmt.Errorf("%s is %dx%d pixels but %s is %dx%d", e.ff.path, nx, ny, c.Paths[0], c.NX, c.NY)
 		}
@@ -468,6 +472,7 @@ func readCube(path string, bands []string) (*Cutout, error) {
 		Header: ff.headerMap(u), Paths: make([]string, len(bands)), Images: make([][]float32, len(bands))}
 	for b := range bands {
 		c.Paths[b] = path
+		c.Headers = append(c.Headers, c.Header)
 	}
 	// planes[b] is the cube plane of the b-th wanted band.
 	planes := make([]int, len(bands))
@@ -528,4 +533,66 @@ func readCube(path string, bands []string) (*Cutout, error) {
 		}
 	}
 	return c, nil
+}
+
+// ZeroPointKeys are the header keywords read as a band's photometric zero
+// point (AB magnitude of one unit of pixel value), first found wins.
+var ZeroPointKeys = []string{"MAGZERO", "MAGZP", "PHOTZP", "ZEROPT", "ZP"}
+
+// ZeroPoint returns band b's zero point from its header (ZeroPointKeys) and
+// the keyword it came from.
+func (c *Cutout) ZeroPoint(b int) (zp float64, key string, err error) {
+	if b < 0 || b >= len(c.Bands) {
+		return 0, "", fmt.Errorf("dataset: cutout has no band %d", b)
+	}
+	var h map[string]string
+	if b < len(c.Headers) {
+		h = c.Headers[b]
+	}
+	for _, k := range ZeroPointKeys {
+		v, ok := h[k]
+		if !ok {
+			continue
+		}
+		zp, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || math.IsNaN(zp) || math.IsInf(zp, 0) {
+			return 0, k, fmt.Errorf("dataset: %s: band %s: %s = %q is not a number", c.Paths[b], c.Bands[b], k, v)
+		}
+		return zp, k, nil
+	}
+	return 0, "", fmt.Errorf("dataset: %s: band %s: no zero-point keyword (%s); pass the zero point yourself", c.Paths[b], c.Bands[b], strings.Join(ZeroPointKeys, ", "))
+}
+
+// Rescale converts every band from the zero point in its header (see
+// ZeroPoint) to target[b], multiplying the image by 10^(0.4 (target[b] -
+// zp)) and the variance by the square: afterwards the pixels are in the
+// units whose zero point is target (for lenssbi's models, the preset's
+// per-band zero points of electrons per second, Preset.Bands[b].ZeroPoint,
+// as the simulated training images). It changes nothing when a band lacks
+// a zero point.
+func (c *Cutout) Rescale(target []float64) error {
+	if len(target) != len(c.Bands) {
+		return fmt.Errorf("dataset: cutout: %d target zero points for %d bands", len(target), len(c.Bands))
+	}
+	factors := make([]float64, len(c.Bands))
+	for b := range c.Bands {
+		zp, _, err := c.ZeroPoint(b)
+		if err != nil {
+			return err
+		}
+		factors[b] = math.Pow(10, 0.4*(target[b]-zp))
+	}
+	for b, f := range factors {
+		img := c.Images[b]
+		for i := range img {
+			img[i] = float32(float64(img[i]) * f)
+		}
+		if c.Variance != nil {
+			v := c.Variance[b]
+			for i := range v {
+				v[i] = float32(float64(v[i]) * f * f)
+			}
+		}
+	}
+	return nil
 }

@@ -238,3 +238,59 @@ func TestCutoutAstropyFixtures(t *testing.T) {
 		t.Errorf("band g read from %s", c.Paths[0])
 	}
 }
+
+// TestCutoutRescale: per-band zero points come from each band's own file,
+// and Rescale puts the pixels (and variances, squared) on a target scale: a
+// source of magnitude m keeps magnitude m.
+func TestCutoutRescale(t *testing.T) {
+	dir := t.TempDir()
+	bands := []string{"g", "r"}
+	zps := []float64{30, 22.5}
+	var paths []string
+	for b := range bands {
+		prim := append(imageCards(true, -32, cutNX, cutNY), card{key: "FILTER", value: bands[b]}, card{key: []string{"MAGZERO", "MAGZP"}[b], value: zps[b]})
+		wext := append(imageCards(false, -32, cutNX, cutNY), card{key: "EXTNAME", value: "VARIANCE"})
+		v := make([]float32, cutNX*cutNY)
+		for i := range v {
+			v[i] = 4
+		}
+		paths = append(paths, writeFile(t, dir, bands[b]+".fits", buildFITS(t, testHDU{cards: prim, data: float32Bytes(bandPixels(b + 1))}, testHDU{cards: wext, data: float32Bytes(v)})))
+	}
+	c, err := ReadCutout(paths, bands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range bands {
+		zp, key, err := c.ZeroPoint(b)
+		if err != nil || zp != zps[b] || key != []string{"MAGZERO", "MAGZP"}[b] {
+			t.Fatalf("band %s zero point %v from %s (%v), want %v", bands[b], zp, key, err, zps[b])
+		}
+	}
+	target := []float64{25, 25}
+	if err := c.Rescale(target); err != nil {
+		t.Fatal(err)
+	}
+	for b := range bands {
+		raw := bandPixels(b + 1)
+		for i, x := range c.Images[b] {
+			// The same magnitude before and after: zp - 2.5 log10(raw) = target - 2.5 log10(x).
+			m0 := zps[b] - 2.5*math.Log10(float64(raw[i]))
+			m1 := target[b] - 2.5*math.Log10(float64(x))
+			if math.Abs(m0-m1) > 1e-6 {
+				t.Fatalf("band %s pixel %d: magnitude %v became %v", bands[b], i, m0, m1)
+			}
+		}
+		f := math.Pow(10, 0.4*(target[b]-zps[b]))
+		if got := float64(c.Variance[b][0]); math.Abs(got/(4*f*f)-1) > 1e-6 {
+			t.Errorf("band %s variance %v, want %v", bands[b], got, 4*f*f)
+		}
+	}
+	// Errors name the problem: wrong count, missing zero point.
+	wantErr(t, c.Rescale([]float64{25}), "1 target zero points for 2 bands")
+	bare := writeFile(t, dir, "bare.fits", buildFITS(t, testHDU{cards: imageCards(true, -32, cutNX, cutNY), data: float32Bytes(bandPixels(0))}))
+	c2, err := ReadCutout([]string{bare}, []string{"g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, c2.Rescale([]float64{25}), "bare.fits", "no zero-point keyword")
+}
