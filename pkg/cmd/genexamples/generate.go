@@ -36,7 +36,7 @@ type spec struct {
 }
 
 func defaultSpec() spec {
-	return spec{Preset: "delve-seed", Seed: 2025, Pool: 60, Bright: 2, MinThetaE: 1, Size: 48}
+	return spec{Preset: "delve", Seed: 2025, Pool: 60, Bright: 2, MinThetaE: 1, Size: 48}
 }
 
 // DECam filter names as the DECam community pipeline writes them.
@@ -204,7 +204,8 @@ func bandFile(ex example, b int, band string, size int) ([]byte, error) {
 	h.comment("Simulated by lenssbi (pkg/cmd/genexamples) to look like a DELVE")
 	h.comment("coadd cutout; true parameters in truth.csv. Pixel values are the")
 	h.comment("simulated e-/s times 10^(0.4 (MAGZERO - ZP)), ZP being the preset's")
-	h.comment("per-second zero point of this band.")
+	h.comment("per-second zero point of this band (1 e-/s), i.e. e-/s rescaled")
+	h.comment("to MAGZERO: Cutout.Rescale with the preset's zero points undoes it.")
 	if h.err != nil {
 		return nil, h.err
 	}

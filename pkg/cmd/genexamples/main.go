@@ -8,8 +8,9 @@
 // the parameters each lens was simulated with, and README.md describes the
 // files.
 //
-// The lenses come from the delve-seed preset (the shipped models' training
-// distribution), seed 2025: of the first 60 lenses, the two with the highest
+// The lenses come from the delve preset (DELVE's real depth and physical
+// noise model, the training distribution of models/delve-joint), seed 2025:
+// of the first 60 lenses, the two with the highest
 // lensed-source signal-to-noise among those with an Einstein radius above
 // 1 arcsec (arcs that show), and the one of median signal-to-noise (a
 // typical candidate). Everything is determined by the seed, so the files

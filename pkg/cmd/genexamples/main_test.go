@@ -32,10 +32,11 @@ func generated(t *testing.T) (string, map[string][]byte) {
 }
 
 // TestCutoutsReadBackInSimulatorUnits reads every example with
-// dataset.ReadCutout, as the notebook does, undoes the zero-point scaling
-// and compares with the lens simulated afresh: bands must be found from
-// FILTER whatever the file order, and the pixels must be the simulator's
-// e-/s to float32 precision.
+// dataset.ReadCutout and converts it with Cutout.Rescale to the preset's
+// zero points, as the notebook does, and compares with the lens simulated
+// afresh: bands must be found from FILTER whatever the file order, each
+// band's own header must give MAGZERO, and the pixels must be the
+// simulator's e-/s to float32 precision.
 func TestCutoutsReadBackInSimulatorUnits(t *testing.T) {
 	dir, files := generated(t)
 	exs, err := choose(defaultSpec())
@@ -67,20 +68,35 @@ func TestCutoutsReadBackInSimulatorUnits(t *testing.T) {
 			t.Errorf("%s: header MAGZERO %q OBJECT %q CTYPE1 %q", ex.Name, c.Header["MAGZERO"], c.Header["OBJECT"], c.Header["CTYPE1"])
 		}
 		npix := c.NX * c.NY
+		target := make([]float64, len(bands))
 		for b, band := range bands {
 			if !strings.HasSuffix(c.Paths[b], "_"+band+".fits") {
 				t.Errorf("%s: band %s read from %s", ex.Name, band, c.Paths[b])
 			}
-			bd, _, _ := ex.Preset.Band(band)
-			back := math.Pow(10, 0.4*(bd.ZeroPoint-MagZero))
+			if c.Headers[b]["BAND"] != band {
+				t.Errorf("%s: band %s header has BAND %q", ex.Name, band, c.Headers[b]["BAND"])
+			}
+			if zp, key, err := c.ZeroPoint(b); err != nil || zp != MagZero || key != "MAGZERO" {
+				t.Errorf("%s band %s: zero point %g from %q, %v", ex.Name, band, zp, key, err)
+			}
+			bd, _, err := ex.Preset.Band(band)
+			if err != nil {
+				t.Fatal(err)
+			}
+			target[b] = bd.ZeroPoint
+		}
+		if err := c.Rescale(target); err != nil {
+			t.Fatal(err)
+		}
+		for b, band := range bands {
 			want := ex.Lens.Images[b*npix : (b+1)*npix]
 			var peak float64
 			for _, v := range want {
 				peak = math.Max(peak, math.Abs(float64(v)))
 			}
 			for k, v := range c.Images[b] {
-				if d := math.Abs(float64(v)*back - float64(want[k])); d > 1e-6*peak {
-					t.Fatalf("%s band %s pixel %d: %g e-/s after conversion, simulated %g", ex.Name, band, k, float64(v)*back, want[k])
+				if d := math.Abs(float64(v) - float64(want[k])); d > 1e-6*peak {
+					t.Fatalf("%s band %s pixel %d: %g e-/s after Rescale, simulated %g", ex.Name, band, k, v, want[k])
 				}
 			}
 		}
