@@ -160,8 +160,11 @@ type Population struct {
 
 	catDC   []float64   // comoving distance of each catalogue source [Mpc]
 	catMags [][]float64 // per source, per requested band
-	zSrcMax float64
-	dcMax   float64
+	// per source: LensPop's mean effective radius [kpc] (SourceReKpc) and
+	// the proper kpc per arcsec at its redshift, precomputed for complete
+	catRe, catKpc []float64
+	zSrcMax       float64
+	dcMax         float64
 
 	sigmaPrior, sigmaWeighted *invCDF
 	zPrior, zWeighted         *invCDF
@@ -202,9 +205,12 @@ func New(cfg Config, cosmo *cosmology.FlatLambdaCDM, bands []string) (*Populatio
 	}
 	p.catDC = make([]float64, n)
 	p.catMags = make([][]float64, n)
+	p.catRe, p.catKpc = make([]float64, n), make([]float64, n)
 	for i := 0; i < n; i++ {
 		z := cat.Z[i]
 		p.catDC[i] = cosmo.ComovingDistance(z)
+		p.catRe[i] = SourceReKpc(cat.AbsMagR[i], z)
+		p.catKpc[i] = cosmo.KpcPerArcsec(z)
 		if z > p.zSrcMax {
 			p.zSrcMax = z
 		}
@@ -434,8 +440,8 @@ func (p *Population) complete(r *rand.Rand, sigma, zl float64, si int, thetaE, s
 	src.CatIndex = si
 	src.Z = p.cat.Z[si]
 	src.MAbsR = p.cat.AbsMagR[si]
-	src.ReKpc = SourceReKpc(src.MAbsR, src.Z) * math.Pow(10, cfg.SourceReScatterDex*r.NormFloat64())
-	src.Re = src.ReKpc / p.cosmo.KpcPerArcsec(src.Z)
+	src.ReKpc = p.catRe[si] * math.Pow(10, cfg.SourceReScatterDex*r.NormFloat64())
+	src.Re = src.ReKpc / p.catKpc[si]
 	for {
 		src.Q = 1 - rayleigh(r, cfg.SourceQRayleigh)
 		if src.Q >= cfg.MinQ && src.Q <= 1 {

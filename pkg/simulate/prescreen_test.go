@@ -2,16 +2,19 @@ package simulate
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/lenssbi/lenssbi/pkg/lensing"
 )
 
 // TestPrescreenConservative: the cheap pre-screens (analytic SNR caps, the
-// polar-integral magnification, the point-image magnifications of the point
-// mode, the approximate render and the convolved SNR bound) must never
+// polar-integral magnification, the analytic polar bound, the point-image
+// magnifications of the point mode and its dense rule's inner rings, the
+// approximate render and the convolved SNR bound) must never
 // reject a candidate that the full render would keep. Every candidate of two
-// fixed streams is run with and without the pre-screens. The test also checks
+// fixed streams is run with and without the pre-screens (a kept lens must come
+// out bit-identical). The test also checks
 // the approximations themselves on every fully rendered candidate, kept or
 // not, against the margins the pre-screens use: the rendered magnification
 // against muPolarMargin x muPolar, the rendered sum of squared pixels
@@ -19,7 +22,8 @@ import (
 // approximate render's convolved SNR estimate (approxSNRMargin), the
 // rendered magnification against the approximate render's (approxMuMargin;
 // both on candidates that pass the magnification cut and the exact SNR caps,
-// the only ones these screens could lose), and the point
+// the only ones these screens could lose), the rendered magnification
+// against the analytic polar bound (polarBound, muPolarMargin), and the point
 // mode's magnification against its centre and coarse-rule estimates
 // (pointCentreMargin, pointCoarseMargin). Exact bounds (snrCap, snrBound and
 // the full render's convolved bound) must hold to rounding.
@@ -32,7 +36,9 @@ func TestPrescreenConservative(t *testing.T) {
 	l := s.NewLens()
 	const bn1 = 1.6783469900166612
 	var kept, lost, checked, snrChecked, approxChecked, pointChecked int
-	var worstQuad, worstMuA float64
+	var worstQuad, worstMuA, worstPolar, worstInner float64
+	var innerChecked int
+	var screened []float32
 	var worstMu, worstSq, worstSNR, worstApprox, worstPointC, worstPointCoarse float64
 	const n = 20000
 	for _, seed := range [][2]uint64{{5, 6}, {11, 12}} {
@@ -42,6 +48,9 @@ func TestPrescreenConservative(t *testing.T) {
 			ok, err := w.candidate(l, 1)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if ok {
+				screened = append(screened[:0], l.Images...)
 			}
 			*w.pcg = st
 			sys := s.pop.Draw(w.rng)
@@ -56,17 +65,28 @@ func TestPrescreenConservative(t *testing.T) {
 				kept++
 				if !ok {
 					lost++
+				} else if !slices.Equal(screened, l.Images) {
+					// the screens (band skipping in convolvedBound
+					// included) must not change a kept lens
+					t.Errorf("candidate %d: images differ with and without the pre-screens", i)
 				}
 			}
 			if w.lastMu < 0 {
 				continue
 			}
+			// The rendered magnification (either mode) against the
+			// analytic polar bound.
+			worstPolar = math.Max(worstPolar, w.lastMu/polarBound(&sys))
 			// Point mode: the quadrature magnification against its
 			// centre and coarse-rule estimates.
 			if w.lastPointC >= 0 {
 				pointChecked++
 				worstPointC = math.Max(worstPointC, w.lastMu/w.lastPointC)
 				worstPointCoarse = math.Max(worstPointCoarse, w.lastMu/w.lastPointCoarse)
+				if w.lastPointInner >= 0 {
+					innerChecked++
+					worstInner = math.Max(worstInner, w.lastMu/w.lastPointInner)
+				}
 			}
 			// Bounds on the full render (w.src holds it).
 			src, d := &sys.Source, &sys.Deflector
@@ -114,6 +134,10 @@ func TestPrescreenConservative(t *testing.T) {
 	t.Logf("%d candidates: %d pass the full cuts, %d of them lost by the pre-screens", 2*n, kept, lost)
 	t.Logf("%d resolved full renders: max mu/muPolar %.3f, max sum S^2 / bound %.3f, max SNR / snrSq %.3f (margin %.2f); %d exact SNRs checked against the caps",
 		checked, worstMu, worstSq, worstSNR, muPolarMargin, snrChecked)
+	t.Logf("max rendered mu / polar bound %.3f (margin %.2f)", worstPolar, muPolarMargin)
+	if worstPolar > 0.9*muPolarMargin {
+		t.Errorf("rendered mu / polar bound %.3f comes within 10%% of the margin %.2f", worstPolar, muPolarMargin)
+	}
 	t.Logf("muPolar quadrature: largest relative change with a 4x finer rule %.2g", worstQuad)
 	if worstQuad > 0.02 {
 		t.Errorf("muPolar quadrature error %.3g above 2%%", worstQuad)
@@ -122,6 +146,10 @@ func TestPrescreenConservative(t *testing.T) {
 		approxChecked, worstApprox, approxSNRMargin, worstMuA, approxMuMargin)
 	t.Logf("%d point-mode renders: max mu / centre mu %.3f (margin %d), max mu / coarse-rule mu %.3f (margin %d)",
 		pointChecked, worstPointC, pointCentreMargin, worstPointCoarse, pointCoarseMargin)
+	t.Logf("%d dense point-mode renders: max mu / inner-ring sum %.3f (margin %d)", innerChecked, worstInner, pointInnerMargin)
+	if worstInner > 0.8*pointInnerMargin || innerChecked < 300 {
+		t.Errorf("point-mode mu / inner-ring sum %.3f comes within 20%% of the margin %d (%d checked)", worstInner, pointInnerMargin, innerChecked)
+	}
 	if kept < 40 || checked < 500 || approxChecked < 100 || pointChecked < 500 {
 		t.Fatalf("only %d candidates passed, %d / %d / %d checked: test has no power", kept, checked, approxChecked, pointChecked)
 	}

@@ -225,6 +225,13 @@ type worker struct {
 	// the approximate render's magnification (-1 where not rendered)
 	lastMuA                     float64
 	lastPointC, lastPointCoarse float64
+	// the dense rule's inner-ring sum (-1 where not computed)
+	lastPointInner float64
+	// the polar bound (polarBound; -1 where not computed)
+	lastPolar float64
+	// bands convolvedBound left unconvolved, and the source map's box
+	skipped []bool
+	box     [4]int
 }
 
 func (s *Simulator) newWorker() *worker {
@@ -237,6 +244,7 @@ func (s *Simulator) newWorker() *worker {
 	w.lenC = make([][]float64, nb)
 	w.kern = make([][]float64, nb)
 	w.snr = make([]float64, nb)
+	w.skipped = make([]bool, nb)
 	w.flux = make([]float64, nb)
 	w.invBkg = make([]float64, nb)
 	w.ksq = make([]float64, nb)
@@ -271,7 +279,8 @@ func (w *worker) simulate(index int, dst *Lens) error {
 // applies the cuts. It fills dst and returns true when the system is kept.
 //
 // The cuts are applied through a cascade of pre-screens, cheapest first:
-// analytic resolution and SNR caps, polar-integral magnification bounds
+// analytic resolution and SNR caps, the analytic polar magnification bound
+// (polarBound), polar-integral magnification bounds
 // (resolved sources) or point-image magnifications (unresolved sources), an
 // approximate low-supersampling render whose magnification and PSF-convolved
 // SNR estimate must come within approxMuMargin and approxSNRMargin of the
@@ -286,7 +295,9 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	w.lastMu, w.lastSNR = -1, -1
 	w.lastApprox, w.lastBound = -1, -1
 	w.lastMuA = -1
+	w.lastPolar = -1
 	w.lastPointC, w.lastPointCoarse = -1, -1
+	w.lastPointInner = -1
 	sys := &w.sys
 	s.pop.DrawInto(r, sys)
 	s.conds.sample(r, w.cond)
@@ -324,6 +335,12 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	if screen {
 		if w.snrCap(magnificationBound(sys), i0a) < cfg.Cuts.MinSNR {
 			return w.reject(1)
+		}
+		// The analytic polar bound on the exact magnification, with
+		// muPolarMargin for the renderers' discretisation.
+		w.lastPolar = polarBound(sys)
+		if mp := muPolarMargin * w.lastPolar; mp < cfg.Cuts.MinMagnification || w.snrCap(mp, i0a) < cfg.Cuts.MinSNR {
+			return w.reject(2)
 		}
 	}
 
@@ -383,7 +400,7 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		var ok bool
 		mu, ok = w.renderPoint(lm, src, n, screen, i0a)
 		if !ok {
-			return w.reject(2)
+			return w.reject(3)
 		}
 	} else {
 		// Analytic pre-screens, no rendering: the SNR cap (snrCap) at the
@@ -393,10 +410,10 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 			muA, muB := w.muPolarPair(&lm, sys, h)
 			mp := muPolarMargin * muA
 			if mp < cfg.Cuts.MinMagnification || w.snrCap(mp, i0a) < cfg.Cuts.MinSNR {
-				return w.reject(3)
+				return w.reject(4)
 			}
 			if w.snrSq(muPolarMargin*muB, h) < cfg.Cuts.MinSNR {
-				return w.reject(4)
+				return w.reject(5)
 			}
 		}
 		// Approximate render: one sample per pixel for sources resolved by
@@ -415,11 +432,15 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 			w.lastMuA = muA
 			if screen && (approxMuMargin*muA < cfg.Cuts.MinMagnification || 2*w.snrBound() < cfg.Cuts.MinSNR ||
 				w.snrCap(approxMuMargin*muA, i0a) < cfg.Cuts.MinSNR) {
-				return w.reject(5)
-			}
-			_, w.lastApprox = w.convolvedBound(n, margin)
-			if screen && approxSNRMargin*w.lastApprox < cfg.Cuts.MinSNR {
 				return w.reject(6)
+			}
+			need := 0.0
+			if screen {
+				need = cfg.Cuts.MinSNR / approxSNRMargin
+			}
+			_, w.lastApprox = w.convolvedBound(n, margin, need)
+			if screen && approxSNRMargin*w.lastApprox < cfg.Cuts.MinSNR {
+				return w.reject(7)
 			}
 		}
 		// Full render: sub-pixels fine enough for the source's minor-axis
@@ -429,19 +450,24 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	}
 	w.lastMu = mu
 	if !keep && mu < cfg.Cuts.MinMagnification {
-		return w.reject(7)
+		return w.reject(8)
 	}
 	// Cheap upper bounds on the SNR before the PSF (both exact bounds).
 	if !keep && (w.snrCap(mu, i0a) < cfg.Cuts.MinSNR || w.snrBound() < cfg.Cuts.MinSNR) {
-		return w.reject(8)
+		return w.reject(9)
 	}
 
 	// PSF-convolved source in every band, and an exact bound on the SNR
 	// from it before the deflector light is rendered.
-	w.lastBound, _ = w.convolvedBound(n, margin)
-	if screen && w.lastBound < cfg.Cuts.MinSNR {
-		return w.reject(9)
+	need := 0.0
+	if screen {
+		need = cfg.Cuts.MinSNR
 	}
+	w.lastBound, _ = w.convolvedBound(n, margin, need)
+	if screen && w.lastBound < cfg.Cuts.MinSNR {
+		return w.reject(10)
+	}
+	w.convolveSkipped(n, margin)
 
 	// Deflector light (unit flux), PSF convolution and the exact SNR.
 	sersicLens := light.NewSersic(1, d.Re, 4, d.Q, d.Phi, d.X, d.Y)
@@ -473,12 +499,12 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	w.lastSNR = bestSNR
 	if !keep {
 		if bestSNR < cfg.Cuts.MinSNR {
-			return w.reject(10)
+			return w.reject(11)
 		}
 		if cfg.Cuts.Resolved {
 			half := w.cond[best].Seeing / 2
 			if sys.ThetaE*sys.ThetaE <= src.Re*src.Re+half*half {
-				return w.reject(11)
+				return w.reject(12)
 			}
 		}
 	}
@@ -503,7 +529,8 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 var rejectStages = [...]string{
 	"resolution (best seeing)",
 	"SNR cap at the magnification bound",
-	"point mode (centre / coarse estimates)",
+	"polar magnification bound or its SNR cap",
+	"point mode (centre / coarse / dense inner-ring estimates)",
 	"muPolar magnification or SNR cap",
 	"snrSq at muPolar(h/2)",
 	"approximate render: magnification or unconvolved SNR",
@@ -547,11 +574,29 @@ const approxMuMargin = 1.5
 // thresholded SNR sum_A0 S_i / sqrt(sum_A0 v0_i) without the deflector's
 // variance: an estimate of the exact SNR (not a bound), used with a margin
 // on the approximate render.
-func (w *worker) convolvedBound(n, margin int) (bound, est float64) {
+//
+// Bands whose unconvolved bound flux_b sqrt(sum S^2 / bkg_b) (snrBound's,
+// above both the band's convolved bound and its est) is below need are not
+// convolved: they are marked in w.skipped and left out of bound and est
+// (convolveSkipped convolves them later); need = 0 convolves every band.
+func (w *worker) convolvedBound(n, margin int, need float64) (bound, est float64) {
 	size := w.s.cfg.Size
 	x0, x1, y0, y1 := bbox(w.src[:n*n], n)
+	w.box = [4]int{x0, x1, y0, y1}
+	var sumsq float64
+	if need > 0 {
+		for j := y0; j < y1; j++ {
+			for _, v := range w.src[j*n+x0 : j*n+x1] {
+				sumsq += v * v
+			}
+		}
+	}
 	best, est := 0.0, 0.0
 	for b := range w.s.bands {
+		w.skipped[b] = need > 0 && w.flux[b]*math.Sqrt(sumsq*w.invBkg[b]) < need
+		if w.skipped[b] {
+			continue
+		}
 		out := w.srcC[b][:size*size]
 		convolveCropBox(out, w.src[:n*n], n, margin, size, w.kern[b], w.tmp, x0, x1, y0, y1)
 		fs, perFlux, bkg := w.flux[b], w.perFlux[b], w.bkg[b]
@@ -570,6 +615,19 @@ func (w *worker) convolvedBound(n, margin int) (bound, est float64) {
 		}
 	}
 	return best, est
+}
+
+// convolveSkipped convolves the bands that the last convolvedBound skipped
+// (the same box and arithmetic, so the result is what it would have given).
+func (w *worker) convolveSkipped(n, margin int) {
+	size := w.s.cfg.Size
+	x0, x1, y0, y1 := w.box[0], w.box[1], w.box[2], w.box[3]
+	for b := range w.s.bands {
+		if w.skipped[b] {
+			convolveCropBox(w.srcC[b][:size*size], w.src[:n*n], n, margin, size, w.kern[b], w.tmp, x0, x1, y0, y1)
+			w.skipped[b] = false
+		}
+	}
 }
 
 // bbox returns the half-open column and row ranges [x0, x1) x [y0, y1) of
