@@ -14,15 +14,14 @@ build:
 	$(GO) build -o $(BIN) ./pkg/cmd/lenssbi
 
 ## demo: simulate 1,000 DELVE lenses, summarise them, draw a contact sheet, and run the
-## shipped joint model on 500 fresh delve-seed lenses: results, calibration, figures (out/report).
+## shipped realistic-depth joint model on them: results, calibration, figures (out/report).
 demo: build
 	@mkdir -p out
 	$(BIN) simulate --preset delve --n $(DEMO_N) --seed 1 --size 48 --out out/demo.fits --force
 	$(BIN) inspect out/demo.fits
 	$(BIN) render out/demo.fits --out out/demo-grid.png --force
 	@echo "contact sheet: out/demo-grid.png"
-	$(BIN) simulate --preset delve-seed --n 500 --seed 99 --out out/demo-seed.fits --force --quiet
-	$(BIN) report --model models/delve-seed-joint --data out/demo-seed.fits --samples 500 --out out/report --force
+	$(BIN) report --model models/delve-joint --data out/demo.fits --samples 500 --out out/report --force
 	@cat out/report/results.md
 	@echo "report: out/report/index.html"
 
