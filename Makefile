@@ -76,9 +76,11 @@ clean:
 #                        are not modified (executed copies go to out/notebooks)
 #   make notebooks       execute the notebooks at full size and save their outputs in place
 #   make notebook-env    only install: venv packages, bin/gonb, bin/goimports, kernel spec
-#   make browser-test    run notebooks/01-simulate.ipynb in JupyterLab in headless Chromium
-#                        (playwright-core from .ci/browser, Debian's /usr/bin/chromium),
-#                        check the rendered gallery image; screenshot out/browser/simulate.png
+#   make browser-test    run notebooks/01-simulate.ipynb then 02-train.ipynb (quick mode) in
+#                        one JupyterLab in headless Chromium (playwright-core from .ci/browser,
+#                        Debian's /usr/bin/chromium): no cell errors, the gallery and figures
+#                        rendered, the live loss plot redrawn while training runs; screenshots
+#                        out/browser/{simulate,train-live,train}.png
 #
 # Everything lives in the repository: the Python tools in .venv, GoNB (the version
 # pinned as a tool in go.mod) and goimports in bin/, the kernel spec in
