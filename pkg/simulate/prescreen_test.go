@@ -25,7 +25,9 @@ import (
 // the only ones these screens could lose), the rendered magnification
 // against the analytic polar bound (polarBound, muPolarMargin), and the point
 // mode's magnification against its centre and coarse-rule estimates
-// (pointCentreMargin, pointCoarseMargin). Exact bounds (snrCap, snrBound and
+// (pointCentreMargin, pointCoarseMargin; the latter also logged for those
+// that pass the magnification cut), and against its dense rule's inner rings
+// (pointInnerMargin). Exact bounds (snrCap, snrBound and
 // the full render's convolved bound) must hold to rounding.
 func TestPrescreenConservative(t *testing.T) {
 	if testing.Short() {
@@ -37,7 +39,8 @@ func TestPrescreenConservative(t *testing.T) {
 	const bn1 = 1.6783469900166612
 	var kept, lost, checked, snrChecked, approxChecked, pointChecked int
 	var worstQuad, worstMuA, worstPolar, worstInner float64
-	var innerChecked int
+	var innerChecked, nearChecked int
+	var worstCoarseNear float64
 	var screened []float32
 	var worstMu, worstSq, worstSNR, worstApprox, worstPointC, worstPointCoarse float64
 	const n = 20000
@@ -83,6 +86,11 @@ func TestPrescreenConservative(t *testing.T) {
 				pointChecked++
 				worstPointC = math.Max(worstPointC, w.lastMu/w.lastPointC)
 				worstPointCoarse = math.Max(worstPointCoarse, w.lastMu/w.lastPointCoarse)
+				if w.lastMu >= s.cfg.Cuts.MinMagnification {
+					// near the cuts: the candidates the screen could lose
+					nearChecked++
+					worstCoarseNear = math.Max(worstCoarseNear, w.lastMu/w.lastPointCoarse)
+				}
 				if w.lastPointInner >= 0 {
 					innerChecked++
 					worstInner = math.Max(worstInner, w.lastMu/w.lastPointInner)
@@ -146,6 +154,11 @@ func TestPrescreenConservative(t *testing.T) {
 		approxChecked, worstApprox, approxSNRMargin, worstMuA, approxMuMargin)
 	t.Logf("%d point-mode renders: max mu / centre mu %.3f (margin %d), max mu / coarse-rule mu %.3f (margin %d)",
 		pointChecked, worstPointC, pointCentreMargin, worstPointCoarse, pointCoarseMargin)
+	t.Logf("%d point-mode renders with mu >= %g: max mu / coarse-rule mu %.3f (margin %d)",
+		nearChecked, s.cfg.Cuts.MinMagnification, worstCoarseNear, pointCoarseMargin)
+	if nearChecked < 300 {
+		t.Errorf("only %d point-mode renders pass the magnification cut", nearChecked)
+	}
 	t.Logf("%d dense point-mode renders: max mu / inner-ring sum %.3f (margin %d)", innerChecked, worstInner, pointInnerMargin)
 	if worstInner > 0.8*pointInnerMargin || innerChecked < 300 {
 		t.Errorf("point-mode mu / inner-ring sum %.3f comes within 20%% of the margin %d (%d checked)", worstInner, pointInnerMargin, innerChecked)
