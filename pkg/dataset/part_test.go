@@ -56,7 +56,7 @@ func TestPartsConcatenate(t *testing.T) {
 	var got []string
 	for _, j := range []int{2, 0, 1} { // any order
 		p := parts[j]
-		w, err := Create(filepath.Join(jobs, "d.fits"), m, cols, ntotal, WriterOptions{ShardSize: size, Part: Part{Index: j, Count: 3}})
+		w, err := Create(filepath.Join(jobs, "d.fits"), m, cols, ntotal, WriterOptions{ShardSize: size, Job: j, Jobs: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestPartOverwrite(t *testing.T) {
 	path := filepath.Join(dir, "d.fits")
 	write := func(j int, force bool) error {
 		parts, _ := SplitParts(6, 2, 3)
-		w, err := Create(path, m, cols, 6, WriterOptions{ShardSize: 2, Force: force, Part: Part{Index: j, Count: 3}})
+		w, err := Create(path, m, cols, 6, WriterOptions{ShardSize: 2, Force: force, Job: j, Jobs: 3})
 		if err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func TestPartOverwrite(t *testing.T) {
 		t.Fatalf("after a forced job rerun the directory holds %v", names)
 	}
 	// An unfinished job reports its own files only.
-	w, err := Create(path, m, cols, 6, WriterOptions{ShardSize: 2, Force: true, Part: Part{Index: 2, Count: 3}})
+	w, err := Create(path, m, cols, 6, WriterOptions{ShardSize: 2, Force: true, Job: 2, Jobs: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestPartOverwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantErr(t, w.Close(), "closed after 1 of 2 lenses", "partial")
-	if _, err := Create(path, m, cols, 6, WriterOptions{ShardSize: 2, Part: Part{Index: 3, Count: 3}}); err == nil {
+	if _, err := Create(path, m, cols, 6, WriterOptions{ShardSize: 2, Job: 3, Jobs: 3}); err == nil {
 		t.Fatal("job 3 of 3 accepted")
 	}
 }

@@ -33,15 +33,14 @@ type WriterOptions struct {
 	// Force allows overwriting an existing dataset of the same name. After a
 	// complete Close, files of the earlier dataset that the new one did not
 	// replace (NAME.fits or NAME-NNN.fits) are removed, so that the name
-	// always denotes a single dataset. A Part writer only ever touches its
-	// own files.
+	// always denotes a single dataset. A job's writer (Jobs > 1) only ever
+	// touches its own files.
 	Force bool
-	// Part, when Part.Count > 1, writes only the files of one of several
-	// independent jobs (see SplitParts): byte for byte the files a single
-	// writer of the whole dataset would write (same names, headers and
-	// FIRSTIDX), so the jobs' outputs together are that dataset. Only
-	// Part.Index and Part.Count are read; the rest follows from SplitParts.
-	Part Part
+	// Job and Jobs, when Jobs > 1, write only the files of job Job
+	// (0-based) of Jobs independent jobs (see SplitParts): byte for byte the
+	// files a single writer of the whole dataset would write (same names,
+	// headers and FIRSTIDX), so the jobs' outputs together are that dataset.
+	Job, Jobs int
 }
 
 // Part is the share of a dataset's files written by one of Count parallel
@@ -89,7 +88,7 @@ type Writer struct {
 	ntotal  int
 	shardSz int
 	paths   []string // every file of the dataset
-	part    Part     // the files and lenses this writer writes (all of them unless a Part was given)
+	part    Part     // the files and lenses this writer writes (all of them unless Jobs > 1)
 	stale   []string // files of an earlier dataset to remove after a complete Close (Force)
 	npix    int      // pixels per lens (all bands)
 	rowSize int      // bytes per PARAMS row
@@ -229,15 +228,15 @@ func Create(path string, meta Meta, cols []Column, ntotal int, opt WriterOptions
 		npix:  meta.NX * meta.NY * len(meta.Bands),
 	}
 	w.part = Part{Count: 1, First: 0, End: ntotal, FirstShard: 0, EndShard: len(w.paths)}
-	if opt.Part.Count > 1 {
-		parts, err := SplitParts(ntotal, opt.ShardSize, opt.Part.Count)
+	if opt.Jobs > 1 {
+		parts, err := SplitParts(ntotal, opt.ShardSize, opt.Jobs)
 		if err != nil {
 			return nil, fmt.Errorf("dataset: creating %s: %w", path, err)
 		}
-		if opt.Part.Index < 0 || opt.Part.Index >= opt.Part.Count {
-			return nil, fmt.Errorf("dataset: creating %s: job %d is outside 0..%d", path, opt.Part.Index, opt.Part.Count-1)
+		if opt.Job < 0 || opt.Job >= opt.Jobs {
+			return nil, fmt.Errorf("dataset: creating %s: job %d is outside 0..%d", path, opt.Job, opt.Jobs-1)
 		}
-		w.part = parts[opt.Part.Index]
+		w.part = parts[opt.Job]
 	}
 	for _, c := range full {
 		w.rowSize += formatSize(c.Format)
@@ -276,7 +275,7 @@ func Create(path string, meta Meta, cols []Column, ntotal int, opt WriterOptions
 }
 
 // Paths returns the final file names this writer writes, in shard order:
-// every file of the dataset, or a Part's own files.
+// every file of the dataset, or a job's own files.
 func (w *Writer) Paths() []string {
 	return append([]string(nil), w.paths[w.part.FirstShard:w.part.EndShard]...)
 }
@@ -287,8 +286,8 @@ func (w *Writer) Columns() []Column { return append([]Column(nil), w.cols...) }
 // Written returns the number of lenses written so far.
 func (w *Writer) Written() int { return w.written }
 
-// Write appends one lens, in global index order (from the Part's first lens
-// when a Part was given). images and variance hold the
+// Write appends one lens, in global index order (from the job's first lens
+// when Jobs > 1). images and variance hold the
 // lens band-major ([band][y][x], NBANDS*NY*NX values); params holds one value
 // per column passed to Create (INDEX excluded). Pixels must be finite and
 // variances non-negative; parameters must be finite (and integral for J/K

@@ -106,7 +106,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	w, err := dataset.Create(*out, meta, cols, *n, dataset.WriterOptions{ShardSize: *shard, Force: *force, Part: part})
+	w, err := dataset.Create(*out, meta, cols, *n, dataset.WriterOptions{ShardSize: *shard, Force: *force, Job: job, Jobs: jobs})
 	if err != nil {
 		return err
 	}
