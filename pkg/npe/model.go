@@ -38,6 +38,8 @@ type Config struct {
 	Patience        int     `json:"patience"`          // early stopping, epochs without improvement (0: off)
 	ValFraction     float64 `json:"val_fraction"`      // held out of --data when no validation set is given
 	Seed            uint64  `json:"seed"`
+	// Augment is the training-time augmentation: AugmentD4 or AugmentNone.
+	Augment string `json:"augment,omitempty"`
 }
 
 // DefaultConfig returns the reference setup for mode: the compact Inception
@@ -56,6 +58,7 @@ func DefaultConfig(mode string) Config {
 		Patience:        5,
 		ValFraction:     0.1,
 		Seed:            1,
+		Augment:         AugmentD4,
 	}
 }
 
@@ -90,7 +93,7 @@ func (c Config) Validate() error {
 	case c.ValFraction < 0 || c.ValFraction >= 1:
 		return fmt.Errorf("npe: validation fraction %g outside [0, 1)", c.ValFraction)
 	}
-	return nil
+	return validAugment(c.Augment)
 }
 
 // flowConfig is the configuration of each flow: 1-D per parameter in

@@ -174,6 +174,7 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 	defer pv.halt()
 	valSrc = pv
 
+	aug := &augmenter{kind: cfg.Augment, seed: cfg.Seed}
 	startEpoch := card.State.Epoch
 	epochsThisCall := 0
 	var batch Batch
@@ -199,6 +200,7 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 			if err != nil {
 				return nil, fmt.Errorf("training data: %w", err)
 			}
+			aug.apply(&batch, card.State.Step)
 			lr = cosineLR(cfg, card.State.Step, totalSteps)
 			if err := setLearningRate(run.store, lr); err != nil {
 				return nil, err
