@@ -3,8 +3,10 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
@@ -16,6 +18,20 @@ const (
 	// ReadoutFlatten flattens the last feature map, keeping where in the
 	// cutout each feature is, at the cost of H*W times more head weights.
 	ReadoutFlatten = "flatten"
+)
+
+// Coordinate channels accepted by EmbeddingConfig.Coords.
+const (
+	// CoordsNone feeds the prepared bands only.
+	CoordsNone = ""
+	// CoordsRadius appends one channel holding each pixel's distance from
+	// the cutout centre, in units of half the cutout's smaller side (0 at
+	// the centre, about 1 at the middle of an edge). Lens cutouts are centred on
+	// the deflector, so the channel tells convolutions how far from the
+	// deflector they look -- what an Einstein radius is -- while global
+	// pooling keeps the embedding invariant to rotations about the centre
+	// (CoordConv, Liu et al. 2018, restricted to the radial coordinate).
+	CoordsRadius = "radius"
 )
 
 // EmbeddingConfig describes the image-embedding network built by Embedding:
@@ -45,6 +61,9 @@ type EmbeddingConfig struct {
 	Activation string
 	// Norm after every convolution: "none" (or "") or "layer".
 	Norm string
+	// Coords adds coordinate channels to the input: CoordsNone or
+	// CoordsRadius.
+	Coords string `json:",omitempty"`
 }
 
 // DefaultEmbeddingConfig returns the compact network used by lenssbi for
@@ -86,6 +105,9 @@ func (c EmbeddingConfig) Validate() error {
 	}
 	if c.Readout != "" && c.Readout != ReadoutMean && c.Readout != ReadoutFlatten {
 		errs = append(errs, fmt.Errorf("unknown Readout %q (want %q or %q)", c.Readout, ReadoutMean, ReadoutFlatten))
+	}
+	if c.Coords != CoordsNone && c.Coords != CoordsRadius {
+		errs = append(errs, fmt.Errorf("unknown Coords %q (want %q or none)", c.Coords, CoordsRadius))
 	}
 	if c.Hidden < 0 {
 		errs = append(errs, fmt.Errorf("Hidden = %d, must be >= 0", c.Hidden))
@@ -160,6 +182,9 @@ func Embedding(scope *model.Scope, cfg EmbeddingConfig, images *graph.Node) *gra
 		panicf("Embedding: images %s: %v", images.Shape(), err)
 	}
 	n := newNet(scope, images.Graph())
+	if cfg.Coords == CoordsRadius {
+		images = withRadius(images)
+	}
 	x := n.conv(scope.In("stem"), n.fromNHWC(images), cfg.StemChannels, 3)
 	x = n.activate(cfg.Activation, n.normalize(scope.In("norm_stem"), cfg.Norm, x))
 	if cfg.StemPool {
@@ -192,4 +217,30 @@ func Embedding(scope *model.Scope, cfg EmbeddingConfig, images *graph.Node) *gra
 		v = n.activate(cfg.Activation, Dense(scope.In("hidden"), v, cfg.Hidden))
 	}
 	return Dense(scope.In("out"), v, cfg.EmbedDim)
+}
+
+// withRadius appends the CoordsRadius channel to NHWC images.
+func withRadius(images *graph.Node) *graph.Node {
+	d := images.Shape().Dimensions
+	h, w := d[1], d[2]
+	scale := float64(min(h, w)) / 2
+	r := make([]float64, h*w)
+	for y := range h {
+		for x := range w {
+			dy, dx := float64(y)-float64(h-1)/2, float64(x)-float64(w-1)/2
+			r[y*w+x] = math.Sqrt(dx*dx+dy*dy) / scale
+		}
+	}
+	var t *tensors.Tensor
+	if images.DType().Size() == 4 {
+		f := make([]float32, len(r))
+		for i, v := range r {
+			f[i] = float32(v)
+		}
+		t = tensors.FromFlatDataAndDimensions(f, h, w, 1)
+	} else {
+		t = tensors.FromFlatDataAndDimensions(r, h, w, 1)
+	}
+	c := graph.ConvertDType(graph.ConstTensor(images.Graph(), t), images.DType())
+	return graph.Concatenate([]*graph.Node{images, graph.BroadcastPrefix(c, d[0])}, 3)
 }

@@ -52,6 +52,7 @@ func TestEmbeddingConfigValidate(t *testing.T) {
 		{"embed", func(c *EmbeddingConfig) { c.EmbedDim = 0 }, "EmbedDim"},
 		{"activation", func(c *EmbeddingConfig) { c.Activation = "tanh" }, "Activation"},
 		{"norm", func(c *EmbeddingConfig) { c.Norm = "batch" }, "Norm"},
+		{"coords", func(c *EmbeddingConfig) { c.Coords = "xy" }, "Coords"},
 		{"block activation", func(c *EmbeddingConfig) { c.Blocks[0].Activation = "gelu" }, "activation"},
 	} {
 		cfg := DefaultEmbeddingConfig()
@@ -216,5 +217,66 @@ func TestMeanPoolConstants(t *testing.T) {
 	}
 	if d := outs[2].Shape().Dimensions; d[1] != 2 || d[2] != 3 {
 		t.Errorf("MeanPool2x2 of 5x7: %v, want 2x3", d)
+	}
+}
+
+// TestCoordsRadius: the radius channel holds each pixel's distance from the
+// centre over half the smaller side, after the untouched bands, and a
+// network with it sees where a feature lies: the same blob at the centre and
+// off-centre embeds differently, at the same distance on either side alike.
+func TestCoordsRadius(t *testing.T) {
+	backend := goBackend(t)
+	const h, w = 5, 7
+	x := make([]float32, 2*h*w*3)
+	for i := range x {
+		x[i] = float32(i%11) - 5
+	}
+	in := tensors.FromFlatDataAndDimensions(x, 2, h, w, 3)
+	out := within(t, graphTimeout, func() (*tensors.Tensor, error) {
+		return model.CallOnce(backend, model.NewStore(), func(_ *model.Scope, img *graph.Node) *graph.Node {
+			return withRadius(img)
+		}, in)
+	})
+	if d := out.Shape().Dimensions; len(d) != 4 || d[0] != 2 || d[1] != h || d[2] != w || d[3] != 4 {
+		t.Fatalf("shape %v, want [2 %d %d 4]", d, h, w)
+	}
+	got := flat64(out)
+	for b := range 2 {
+		for y := range h {
+			for xx := range w {
+				p := ((b*h+y)*w + xx) * 4
+				for c := range 3 {
+					if want := float64(x[((b*h+y)*w+xx)*3+c]); got[p+c] != want {
+						t.Fatalf("band %d at (%d,%d,%d) changed: %g, want %g", c, b, y, xx, got[p+c], want)
+					}
+				}
+				want := math.Hypot(float64(y-2), float64(xx-3)) / 2.5
+				if math.Abs(got[p+3]-want) > 1e-6 {
+					t.Errorf("radius at (%d,%d) = %g, want %g", y, xx, got[p+3], want)
+				}
+			}
+		}
+	}
+
+	// A point source at the centre, at 8 px to the right and at 8 px to the
+	// left of it, on an otherwise empty 24x24 cutout.
+	cfg := DefaultEmbeddingConfig()
+	cfg.Coords = CoordsRadius
+	img := make([]float32, 3*24*24*4)
+	for k, dx := range []int{0, 8, -8} {
+		for c := range 4 {
+			img[((k*24+12)*24+12+dx)*4+c] = 5
+		}
+	}
+	e := flat64(embed(t, newStore(ConvIm2col), cfg, tensors.FromFlatDataAndDimensions(img, 3, 24, 24, 4)))
+	n := len(e) / 3
+	centre, right, left := e[:n], e[n:2*n], e[2*n:]
+	if d := maxAbsDiff(t, centre, right); d < 1e-3 {
+		t.Errorf("centre and off-centre blobs embed alike (max diff %g)", d)
+	}
+	// Not exactly equal: the pixel grid is not symmetric about 12 on a side
+	// of 24, and the stem's kernels are not mirror symmetric.
+	if dc, dl := maxAbsDiff(t, centre, right), maxAbsDiff(t, right, left); dl > dc {
+		t.Errorf("blobs at the same distance differ more (%g) than blobs at different distances (%g)", dl, dc)
 	}
 }
