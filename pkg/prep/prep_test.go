@@ -172,3 +172,43 @@ func TestMedianAbsDev(t *testing.T) {
 		}
 	}
 }
+
+// TestSkyNoise: the default softening is the measured scatter of blank
+// simulated pixels (geometric mean over the bands, median conditions,
+// nanomaggies), for the physical and the deeplenstronomy noise models, and
+// the delve-seed images are over 100 times less noisy than DELVE's.
+func TestSkyNoise(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 5))
+	got := map[string]float64{}
+	for _, name := range []string{"delve", "delve-seed", "des"} {
+		p, err := survey.LoadPreset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 40000
+		model := make([]float64, n)
+		img, variance := make([]float32, n), make([]float32, n)
+		logSum := 0.0
+		for i, c := range p.MedianConditions() {
+			b := &p.Bands[i]
+			p.AddNoise(r, b, model, c, img, variance)
+			var s2 float64
+			for _, v := range img {
+				s2 += float64(v) * float64(v)
+			}
+			logSum += math.Log(math.Sqrt(s2/n) * math.Pow(10, 0.4*(22.5-b.ZeroPoint)))
+		}
+		measured := math.Exp(logSum / float64(len(p.Bands)))
+		got[name] = SkyNoise(p)
+		// Two significant digits and 40,000 pixels a band: within 3%.
+		if math.Abs(got[name]/measured-1) > 0.03 {
+			t.Errorf("%s: SkyNoise %g, blank pixels scatter %g nanomaggies", name, got[name], measured)
+		}
+		if c := NewConfig(p); c.Softening != got[name] {
+			t.Errorf("%s: default softening %g, want SkyNoise %g", name, c.Softening, got[name])
+		}
+	}
+	if got["delve"]/got["delve-seed"] < 100 {
+		t.Errorf("delve-seed pixel noise %g is not ~5 mag below delve's %g", got["delve-seed"], got["delve"])
+	}
+}
