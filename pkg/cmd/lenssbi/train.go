@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,10 +45,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	backend := fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda (or $GOMLX_BACKEND);\nxla:cpu,devices=N shows N host devices")
 	devices := fs.Int("devices", 0, "devices to train on in data parallel (default: every accelerator device that divides --batch; 1 on CPUs)")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	targets := fs.String("targets", "", "comma-separated parameter columns to model (default THETA_E,Z_LENS,SIGMA_V,Z_SOURCE)")
+	augment := fs.String("augment", "", "training augmentation: d4 (the 8 rotations and flips of the pixel grid; default) or none")
+	cfgFile := fs.String("config", "", "JSON file with the model and training configuration (npe.Config; fields it omits keep their defaults;\nflags given on the command line override it)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
 	case len(pos) > 0:
 		return usagef("unexpected argument %q", pos[0])
@@ -61,11 +67,34 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return usagef("--val-fraction must be in (0, 1)")
 	case *devices < 0:
 		return usagef("--devices must be >= 0, got %d", *devices)
+	case *augment != "" && *augment != npe.AugmentD4 && *augment != "none":
+		return usagef("--augment must be d4 or none, got %q", *augment)
 	}
 	cfg := npe.DefaultConfig(*mode)
-	cfg.Seed = *seed
-	cfg.Flow.Seed = *seed
-	cfg.ValFraction = *valFrac
+	if *cfgFile != "" {
+		if cfg, err = readTrainConfig(*cfgFile, cfg); err != nil {
+			return err
+		}
+		if set["mode"] {
+			cfg.Mode = *mode
+		}
+	}
+	if set["seed"] || *cfgFile == "" {
+		cfg.Seed = *seed
+		cfg.Flow.Seed = *seed
+	}
+	if set["val-fraction"] || *cfgFile == "" {
+		cfg.ValFraction = *valFrac
+	}
+	if *targets != "" {
+		cfg.Targets = strings.Split(*targets, ",")
+	}
+	switch *augment {
+	case npe.AugmentD4:
+		cfg.Augment = npe.AugmentD4
+	case "none":
+		cfg.Augment = npe.AugmentNone
+	}
 	if *epochs > 0 {
 		cfg.Epochs = *epochs
 	}
@@ -83,6 +112,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		cfg.Patience = *patience
 	}
 	if err := cfg.Validate(); err != nil {
+		if *cfgFile != "" {
+			return usagef("%s: %v", *cfgFile, err)
+		}
 		return usageError{err.Error()}
 	}
 
@@ -119,8 +151,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	} else {
 		valDS = ds
 		valPath = *data + " (held out)"
-		perm := rand.New(rand.NewPCG(*seed, 0x7a1)).Perm(ds.Len())
-		nval := int(math.Round(*valFrac * float64(ds.Len())))
+		perm := rand.New(rand.NewPCG(cfg.Seed, 0x7a1)).Perm(ds.Len())
+		nval := int(math.Round(cfg.ValFraction * float64(ds.Len())))
 		valRows = slices.Sorted(slices.Values(perm[:nval]))
 		trainRows = slices.Sorted(slices.Values(perm[nval:]))
 	}
@@ -147,7 +179,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *data, err)
 	}
-	valSrc, err := npe.NewFITSSource(valDS, valPath, valRows, pc, tr, cfg.BatchSize, 2048, *seed+1)
+	valSrc, err := npe.NewFITSSource(valDS, valPath, valRows, pc, tr, cfg.BatchSize, 2048, cfg.Seed+1)
 	if err != nil {
 		return err
 	}
@@ -174,7 +206,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		info.OnTheFly, info.NTrain = true, n
 		info.Train = fmt.Sprintf("simulated on the fly (%s preset, seed %d)", m.Preset, sc.Seed)
 	} else {
-		trainSrc, err = npe.NewFITSSource(ds, *data, trainRows, pc, tr, cfg.BatchSize, 2048, *seed)
+		trainSrc, err = npe.NewFITSSource(ds, *data, trainRows, pc, tr, cfg.BatchSize, 2048, cfg.Seed)
 		if err != nil {
 			return err
 		}
@@ -207,6 +239,27 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "model %s: %d epochs (%s), best validation loss %.4f at epoch %d, %.0fs this run, %.0f images/s\n",
 		*out, st.Epoch, st.StopReason, st.BestValLoss, st.BestEpoch, time.Since(t0).Seconds(), st.ImagesPerSec)
 	return nil
+}
+
+// readTrainConfig reads a JSON training configuration onto base: fields the
+// file omits keep base's values; unknown fields are errors (a misspelt
+// field would otherwise be silently ignored).
+func readTrainConfig(path string, base npe.Config) (npe.Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return base, fmt.Errorf("reading training configuration: %w", err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	cfg := base
+	if err := dec.Decode(&cfg); err != nil {
+		return base, fmt.Errorf("reading training configuration %s: %w", path, err)
+	}
+	if dec.More() {
+		return base, fmt.Errorf("reading training configuration %s: data after the JSON object", path)
+	}
+	return cfg, nil
 }
 
 func seq(n int) []int {

@@ -68,3 +68,67 @@ func TestTrainInferEvaluate(t *testing.T) {
 		t.Errorf("bad mode: exit %d", code)
 	}
 }
+
+// TestTrainConfig: --config sets the architecture and training options
+// (flags given on the command line win), --targets picks the parameters,
+// --augment the augmentation; a misspelt field, an unknown target or
+// augmentation, or a missing file is a clear error before any training.
+func TestTrainConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "train.fits")
+	if code, _, errs := runCLI(t, "simulate", "--preset", "delve-seed", "--n", "200", "--seed", "3", "--size", "32", "--out", data); code != 0 {
+		t.Fatalf("simulate: %s", errs)
+	}
+	cfg := filepath.Join(dir, "cfg.json")
+	if err := os.WriteFile(cfg, []byte(`{"mode": "joint", "epochs": 7, "batch_size": 16, "augment": "",
+	  "embedding": {"StemChannels": 6, "Coords": "radius", "Readout": "flatten",
+	    "Blocks": [{"C1": 4, "C3Reduce": 4, "C3": 4, "C5Reduce": 2, "C5": 2, "CPool": 2}]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "m")
+	code, _, errs := runCLI(t, "train", "--data", data, "--config", cfg, "--epochs", "1", "--targets", "THETA_E,Z_SOURCE", "--out", model, "--quiet")
+	if code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	card, err := os.ReadFile(filepath.Join(model, "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"mode": "joint"`, `"epochs": 1`, `"batch_size": 16`, `"StemChannels": 6`, `"Coords": "radius"`, `"Readout": "flatten"`, `"THETA_E",`, `"Z_SOURCE"`} {
+		if !strings.Contains(string(card), want) {
+			t.Errorf("model card lacks %s", want)
+		}
+	}
+	if strings.Contains(string(card), `"SIGMA_V"`) || strings.Contains(string(card), `"augment"`) {
+		t.Error("model card has targets or augmentation the configuration did not ask for")
+	}
+	code, out, errs := runCLI(t, "evaluate", "--model", model, "--data", data, "--samples", "20", "--n", "16")
+	if code != 0 || !strings.Contains(out, "theta_E") || !strings.Contains(out, "z_s") || strings.Contains(out, "sigma_v") {
+		t.Errorf("evaluate of a two-target model: exit %d\n%s%s", code, out, errs)
+	}
+
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"embedding": {"Readuot": "flatten"}}`), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--config", bad}, "Readuot"},
+		{[]string{"--config", filepath.Join(dir, "none.json")}, "none.json"},
+		{[]string{"--targets", "THETA_E,THETA_E"}, "twice"},
+		{[]string{"--targets", "MASS"}, "MASS"},
+		{[]string{"--augment", "rotate"}, "--augment"},
+	} {
+		args := append([]string{"train", "--data", data, "--out", filepath.Join(dir, "x"), "--quiet"}, tc.args...)
+		code, _, errs := runCLI(t, args...)
+		if code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, error %q, want one naming %q", tc.args, code, errs, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x", "model.json")); err == nil {
+		t.Error("a refused run left a model card")
+	}
+}
