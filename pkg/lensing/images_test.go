@@ -282,3 +282,64 @@ func TestRegionImagesMatchesImages(t *testing.T) {
 		t.Errorf("only %d regions straddle a caustic: test has no power", straddle)
 	}
 }
+
+// TestImageFinderSlope: the derivative of the bracket function f(phi) used
+// by the root polish (evalD, and slope at the tabulated directions) matches
+// a central finite difference of f, for SIE + shear lenses and the SIS.
+func TestImageFinderSlope(t *testing.T) {
+	var f ImageFinder
+	worst := 0.0
+	for _, q := range []float64{0.25, 0.6, 0.95, 1} {
+		m := Model{SIE: NewSIE(1.3, q, 0.7, 0.05, -0.02), Shear: Shear{Gamma1: 0.06, Gamma2: -0.03}}
+		f.Reset(m, 0)
+		ox, oy := 0.11, -0.07
+		for k := 0; k < f.n; k += 5 {
+			phi := float64(k) * f.dphi
+			fv, df, _, _, _ := f.evalD(phi, ox, oy)
+			const h = 1e-6
+			fp, _ := f.eval(phi+h, ox, oy)
+			fm, _ := f.eval(phi-h, ox, oy)
+			fd := (fp - fm) / (2 * h)
+			e, _ := f.eval(phi, ox, oy)
+			if fv != e {
+				t.Fatalf("q=%g: evalD's f %v differs from eval's %v", q, fv, e)
+			}
+			worst = math.Max(worst, math.Abs(df-fd))
+			if s := f.slope(k, ox, oy); math.Abs(s-df) > 1e-12 {
+				t.Errorf("q=%g direction %d: tabulated slope %v, evalD %v", q, k, s, df)
+			}
+		}
+	}
+	t.Logf("largest |df/dphi - finite difference| %.2g", worst)
+	if worst > 1e-8 {
+		t.Errorf("df/dphi differs from the finite difference by %.3g", worst)
+	}
+}
+
+// TestDeflectionOddTable: the SIE deflection at an offset is exactly odd
+// (ImageFinder.Reset fills half its table from it), and Reset's table
+// matches Deflection at the tabulated directions to rounding.
+func TestDeflectionOddTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for i := 0; i < 2000; i++ {
+		s := NewSIE(0.3+2*r.Float64(), 0.2+0.8*r.Float64(), 3*r.Float64(), 0.1*r.NormFloat64(), 0.1*r.NormFloat64())
+		dx, dy := 3*r.NormFloat64(), 3*r.NormFloat64()
+		ax, ay := s.deflectionAt(dx, dy)
+		bx, by := s.deflectionAt(-dx, -dy)
+		if bx != -ax || by != -ay {
+			t.Fatalf("deflection at -d (%v, %v) is not minus that at d (%v, %v)", bx, by, ax, ay)
+		}
+	}
+	var f ImageFinder
+	m := Model{SIE: NewSIE(1.1, 0.45, 0.8, 0.03, 0.02), Shear: Shear{Gamma1: 0.04, Gamma2: 0.05}}
+	f.Reset(m, 0)
+	for k := 0; k < f.n; k++ {
+		ax, ay := m.SIE.Deflection(f.cx+f.cs[k], f.cy+f.sn[k])
+		if math.Abs(ax-f.ax[k]) > 1e-14 || math.Abs(ay-f.ay[k]) > 1e-14 {
+			t.Fatalf("direction %d: table (%v, %v), Deflection (%v, %v)", k, f.ax[k], f.ay[k], ax, ay)
+		}
+		if math.Abs(math.Hypot(f.cs[k], f.sn[k])-1) > 1e-15 || math.Abs(math.Remainder(math.Atan2(f.sn[k], f.cs[k])-float64(k)*f.dphi, 2*math.Pi)) > 1e-14 {
+			t.Fatalf("direction %d: (%v, %v) is not the unit vector at %v", k, f.cs[k], f.sn[k], float64(k)*f.dphi)
+		}
+	}
+}

@@ -180,6 +180,22 @@ func (s SIE) Deflection(x, y float64) (ax, ay float64) {
 	return s.cos*axp - s.sin*ayp, s.sin*axp + s.cos*ayp
 }
 
+// deflectionAt is Deflection at the offset (dx, dy) from the centre (the
+// same arithmetic; keep the two in step). It is
+// exactly odd: the offset -d gives exactly minus the deflection at d (every
+// operation is sign-symmetric, math.Atan is odd and the logarithm's argument
+// is even).
+func (s *SIE) deflectionAt(dx, dy float64) (ax, ay float64) {
+	r2 := dx*dx + dy*dy
+	if r2 < tinyR2 || s.b == 0 {
+		return 0, 0
+	}
+	xp := s.cos*dx + s.sin*dy
+	yp := -s.sin*dx + s.cos*dy
+	axp, ayp := s.deflectionMajor(xp, yp, r2)
+	return s.cos*axp - s.sin*ayp, s.sin*axp + s.cos*ayp
+}
+
 // Potential returns the lensing potential psi at (x, y) in arcsec^2. For an
 // isothermal lens (potential homogeneous of degree 1) it is
 // (x - x0, y - y0) . alpha, which matches lenstronomy's SIE potential.

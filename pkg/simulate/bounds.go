@@ -108,12 +108,22 @@ func tK1() []float64 {
 // (exp(-2N/h) = exp(-N/h)^2, evaluated with fastExp); rays whose source-plane
 // line stays more than 40 scale lengths from the source centre add nothing.
 func (w *worker) muPolarPair(lm *lensing.Model, sys *population.System, h float64) (mu, muHalf float64) {
-	return muPolarN(lm, sys, h, 1)
+	return muPolarN(lm, sys, h, 1, &w.polar)
+}
+
+// polarScratch holds muPolarN's per-direction arrays: the unit vectors, the
+// SIE's deflections there and polarTerms' outputs.
+type polarScratch struct {
+	ce, se, alx, aly []float64
+	j, jh, c, t, inu []float64
 }
 
 // muPolarN is muPolarPair with the number of directions multiplied by fine
-// (the tests use a finer rule as the reference of the quadrature error).
-func muPolarN(lm *lensing.Model, sys *population.System, h float64, fine int) (mu, muHalf float64) {
+// (the tests use a finer rule as the reference of the quadrature error),
+// using the scratch memory sc (nil: allocated). The deflections of all
+// directions are computed first, in one rayKernel batch, then the terms
+// that need no table (polarTerms), then the tails from the table g.
+func muPolarN(lm *lensing.Model, sys *population.System, h float64, fine int, sc *polarScratch) (mu, muHalf float64) {
 	d, src := &sys.Deflector, &sys.Source
 	hMinor := h * src.Q
 	g := tK1()
@@ -129,48 +139,40 @@ func muPolarN(lm *lensing.Model, sys *population.System, h float64, fine int) (m
 	ih := 1 / h
 	// rotate (cos, sin) of the ray direction incrementally
 	sd, cd := math.Sincos(dphi)
+	if sc == nil {
+		sc = &polarScratch{}
+	}
+	sc.ce, sc.se = grow(sc.ce, nphi), grow(sc.se, nphi)
+	sc.alx, sc.aly = grow(sc.alx, nphi), grow(sc.aly, nphi)
 	ce, se := 1.0, 0.0
-	var total, totalH float64
-	hh := 0.5 * h
 	for k := 0; k < nphi; k++ {
 		if k&63 == 0 { // re-anchor the recurrence
 			se, ce = math.Sincos(float64(k) * dphi)
 		}
-		alx, aly := lm.SIE.Deflection(d.X+ce, d.Y+se)
-		ux, uy := ce-(g1*ce+g2*se), se-(g2*ce-g1*se)
-		vx, vy := ax+alx, ay+aly // a(phi)
+		sc.ce[k], sc.se[k] = ce, se
 		ce, se = ce*cd-se*sd, se*cd+ce*sd
-		// elliptical-frame components
-		u1, u2 := cs*ux+sn*uy, -sn*ux+cs*uy
-		v1, v2 := cs*vx+sn*vy, -sn*vx+cs*vy
-		nu2 := q*u1*u1 + iq*u2*u2
-		uv := q*u1*v1 + iq*u2*v2
-		na2 := q*v1*v1 + iq*v2*v2
-		na := math.Sqrt(na2)
-		var j, jh float64
-		if x := na * ih; x < 40 {
-			e := fastExp(-x)
-			j = h * (na + h) * e
-			jh = hh * (na + hh) * e * e
-		}
-		if uv > 0 {
-			r0 := uv / nu2
-			d2 := na2 - uv*r0
-			t := 0.0
-			if d2 > 0 {
-				t = math.Sqrt(d2) * ih
-			}
+	}
+	kern := newRayKernel(*lm, expSource{})
+	kern.deflect(sc.ce, sc.se, sc.alx, sc.aly)
+	hh := 0.5 * h
+	pc := polarConsts{g1: g1, g2: g2, ax: ax, ay: ay, cs: cs, sn: sn, q: q, iq: iq, h: h, hh: hh, ih: ih}
+	sc.j, sc.jh, sc.c = grow(sc.j, nphi), grow(sc.jh, nphi), grow(sc.c, nphi)
+	sc.t, sc.inu = grow(sc.t, nphi), grow(sc.inu, nphi)
+	polarTerms(&pc, sc.ce, sc.se, sc.alx, sc.aly, sc.j, sc.jh, sc.c, sc.t, sc.inu)
+	var total, totalH float64
+	for k := 0; k < nphi; k++ {
+		j, jh := sc.j[k], sc.jh[k]
+		if c := sc.c[k]; c > 0 {
+			t := sc.t[k]
 			if idx := int(t * tK1Step); idx < tK1Len {
-				c := math.Sqrt(nu2) * r0 * 2
 				j += c * h * g[idx]
 				if idx2 := int(2 * t * tK1Step); idx2 < tK1Len {
 					jh += c * hh * g[idx2]
 				}
 			}
 		}
-		inu2 := 1 / nu2
-		total += j * inu2
-		totalH += jh * inu2
+		total += j * sc.inu[k]
+		totalH += jh * sc.inu[k]
 	}
 	return total * dphi / (2 * math.Pi * h * h), totalH * dphi / (2 * math.Pi * hh * hh)
 }

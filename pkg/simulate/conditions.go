@@ -19,7 +19,13 @@ type distSampler struct {
 	lo, hi []float64 // bin edges per bin (lo cut at 0)
 	values []float64
 	single bool // Discrete or single-valued: the bin's value itself
+	// guide[g] is the first entry of acc above g total / guideLen: where a
+	// target in cell g (or the cell above it) starts its search
+	guide [guideLen]int32
 }
+
+// guideLen is the number of cells of distSampler's guide table.
+const guideLen = 64
 
 func newDistSampler(d survey.Distribution) distSampler {
 	s := distSampler{values: d.Values, single: d.Discrete || len(d.Values) == 1}
@@ -34,6 +40,14 @@ func newDistSampler(d survey.Distribution) distSampler {
 		acc += w
 		s.acc = append(s.acc, acc)
 		s.idx = append(s.idx, k)
+	}
+	for g := range s.guide {
+		lo := float64(g) * s.total / guideLen
+		m := 0
+		for m < len(s.acc) && s.acc[m] <= lo {
+			m++
+		}
+		s.guide[g] = int32(m)
 	}
 	n := len(d.Values)
 	s.lo, s.hi = make([]float64, n), make([]float64, n)
@@ -66,13 +80,18 @@ func (s *distSampler) sample(r *rand.Rand) float64 {
 	target := r.Float64() * s.total
 	k := 0
 	if len(s.idx) > 0 {
-		k = s.idx[len(s.idx)-1]
-		for m, a := range s.acc {
-			if target < a {
-				k = s.idx[m]
-				break
-			}
+		// the first running sum above target, else the last bin: a linear
+		// search from the guide table's entry for the cell below target's
+		// (every earlier sum is at most that cell's lower edge <= target,
+		// whatever the rounding of the cell index)
+		m := 0
+		if g := int(target*(guideLen/s.total)) - 1; g > 0 {
+			m = int(s.guide[min(g, guideLen-1)])
 		}
+		for m < len(s.acc) && !(target < s.acc[m]) {
+			m++
+		}
+		k = s.idx[min(m, len(s.idx)-1)]
 	}
 	if s.single {
 		return s.values[k]

@@ -78,7 +78,7 @@ func TestPolarBoundSIS(t *testing.T) {
 		d, src := &sys.Deflector, &sys.Source
 		lm := lensing.Model{SIE: lensing.NewSIE(sys.ThetaE, d.Q, d.Phi, d.X, d.Y),
 			Shear: lensing.Shear{Gamma1: sys.Gamma1, Gamma2: sys.Gamma2}}
-		mp, _ := muPolarN(&lm, &sys, src.Re/bn1, 4)
+		mp, _ := muPolarN(&lm, &sys, src.Re/bn1, 4, nil)
 		worst = math.Max(worst, mp/polarBound(&sys))
 	}
 	t.Logf("3000 population systems: max muPolar / polar bound %.3f", worst)

@@ -95,11 +95,14 @@ const pointInnerMargin = 4
 // integral converges; the dense rule's inner rings serve only the last
 // pre-screen.
 //
-// With screen set, it gives up (returning false) as soon as the point
-// magnification at the source centre times pointCentreMargin, or the coarse
-// rule's times pointCoarseMargin, leaves the SNR cap (snrCap, central
-// brightness i0a) below the cut; the estimates are recorded in w.lastPointC
-// and w.lastPointCoarse either way.
+// The caller runs pointCentre first (before the PSF kernels and the grid
+// exist): it prepares the image finder, which renderPoint then uses, and
+// screens on the point magnification at the source centre times
+// pointCentreMargin. With screen set, renderPoint gives up (returning false)
+// as soon as the coarse rule's magnification times pointCoarseMargin, or the
+// dense rule's inner rings' times pointInnerMargin, leaves the SNR cap
+// (snrCap, central brightness i0a) below the cut; the coarse estimate is
+// recorded in w.lastPointCoarse either way.
 func (w *worker) renderPoint(lm lensing.Model, src *population.Source, n int, screen bool, i0a float64) (float64, bool) {
 	pix := w.s.pix
 	c := float64(n-1) / 2
@@ -108,18 +111,7 @@ func (w *worker) renderPoint(lm lensing.Model, src *population.Source, n int, sc
 	h := src.Re / bn1
 	sq := math.Sqrt(src.Q)
 	sn, cs := math.Sincos(src.Phi)
-	w.finder.Reset(lm, 0)
-	w.finder.SetRegion(src.X, src.Y, denseRule.t[len(denseRule.t)-1]*h/sq)
 	minSNR := w.s.cfg.Cuts.MinSNR
-	w.images = w.finder.RegionImages(src.X, src.Y, w.images[:0])
-	muC := 0.0
-	for _, im := range w.images {
-		muC += math.Abs(im.Mu)
-	}
-	w.lastPointC = muC
-	if screen && w.snrCap(pointCentreMargin*muC, i0a) < minSNR {
-		return 0, false
-	}
 	clear(out)
 	geo := pointGeometry{h: h, sq: sq, sn: sn, cs: cs, x: src.X, y: src.Y, ipix: 1 / pix, c: c, n: n}
 	total, dense := w.quadrature(&coarseRule, &geo, out)
@@ -152,6 +144,28 @@ func (w *worker) renderPoint(lm lensing.Model, src *population.Source, n int, sc
 	return total, true
 }
 
+// pointCentre prepares w.finder for the point-mode source src behind lm and
+// records the point magnification at the source centre in w.lastPointC;
+// with screen set it returns false when that magnification times
+// pointCentreMargin leaves the SNR cap (snrCap, central brightness i0a)
+// below the cut (renderPoint's first screen).
+func (w *worker) pointCentre(lm lensing.Model, src *population.Source, screen bool, i0a float64) bool {
+	const bn1 = 1.6783469900166612
+	h := src.Re / bn1
+	sq := math.Sqrt(src.Q)
+	w.finder.Reset(lm, 0)
+	// every quadrature point renderPoint uses (the coarse rule, the dense
+	// rule's inner rings) lies within t_max h/sqrt(q) of the centre
+	w.finder.SetRegion(src.X, src.Y, regionT*h/sq)
+	w.images = w.finder.RegionImages(src.X, src.Y, w.images[:0])
+	muC := 0.0
+	for _, im := range w.images {
+		muC += math.Abs(im.Mu)
+	}
+	w.lastPointC = muC
+	return !screen || w.snrCap(pointCentreMargin*muC, i0a) >= w.s.cfg.Cuts.MinSNR
+}
+
 // pointCausticSS is the sub-pixel factor per axis of renderPoint's
 // image-plane render of sources near a caustic. Measured on 450 delve
 // point-mode candidates near the cuts whose coarse rule called for the dense
@@ -164,6 +178,11 @@ const pointCausticSS = 16
 // denseInner is the number of inner rings of the dense rule summed before
 // the pre-screen on them.
 const denseInner = 3
+
+// regionT is the largest radial node, in scale lengths, of the quadrature
+// points renderPoint finds images of: the coarse rule's outer ring (the
+// dense rule is used only up to its ring denseInner-1, at 3.9).
+var regionT = max(coarseRule.t[len(coarseRule.t)-1], denseRule.t[denseInner-1])
 
 // pointGeometry holds the source and grid constants of renderPoint.
 type pointGeometry struct {

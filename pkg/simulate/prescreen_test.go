@@ -125,7 +125,7 @@ func TestPrescreenConservative(t *testing.T) {
 			worstMu = math.Max(worstMu, w.lastMu/muP)
 			if checked%10 == 0 {
 				// quadrature error against a 4x finer angular rule
-				refP, refHalf := muPolarN(&lm, &sys, h, 4)
+				refP, refHalf := muPolarN(&lm, &sys, h, 4, nil)
 				worstQuad = math.Max(worstQuad, math.Max(math.Abs(muP/refP-1), math.Abs(muHalf/refHalf-1)))
 			}
 			var sq float64

@@ -232,6 +232,19 @@ type worker struct {
 	// bands convolvedBound left unconvolved, and the source map's box
 	skipped []bool
 	box     [4]int
+	// renderSource's scratch: sub-pixel offsets, a row's pixel centres,
+	// their images and values and column indices, and one pixel's
+	// sub-pixels and values
+	offs, rowX, rowY, rowBX, rowBY, rowV []float64
+	rowI                                 []int
+	subX, subY, subV                     []float64
+	// muPolarPair's scratch
+	polar polarScratch
+	// renderSource's pixel-centre images and values (padded grid) and the
+	// arguments they were computed for
+	cenBX, cenBY, cenV []float64
+	centresKey         renderKey
+	centresValid       bool
 }
 
 func (s *Simulator) newWorker() *worker {
@@ -281,7 +294,8 @@ func (w *worker) simulate(index int, dst *Lens) error {
 // The cuts are applied through a cascade of pre-screens, cheapest first:
 // analytic resolution and SNR caps, the analytic polar magnification bound
 // (polarBound), polar-integral magnification bounds
-// (resolved sources) or point-image magnifications (unresolved sources), an
+// (resolved sources) or point-image magnifications (unresolved sources; the
+// one at the source centre first), all before the PSF kernels are built, an
 // approximate low-supersampling render whose magnification and PSF-convolved
 // SNR estimate must come within approxMuMargin and approxSNRMargin of the
 // cuts, and an exact bound on the
@@ -344,6 +358,29 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		}
 	}
 
+	lm := lensing.Model{
+		SIE:   lensing.NewSIE(sys.ThetaE, d.Q, d.Phi, d.X, d.Y),
+		Shear: lensing.Shear{Gamma1: sys.Gamma1, Gamma2: sys.Gamma2},
+	}
+	point := unresolved(hMinor, s.pix, cfg.Supersample)
+	if point && !w.pointCentre(lm, src, screen, i0a) {
+		return w.reject(3)
+	}
+	if !point && screen {
+		// Analytic pre-screens of resolved sources, no rendering: the SNR
+		// cap (snrCap, with the table's bounds on the kernels' ksq) at the
+		// polar-integral magnification (muPolar) with a margin for the
+		// renderer's discretisation.
+		muA, muB := w.muPolarPair(&lm, sys, h)
+		mp := muPolarMargin * muA
+		if mp < cfg.Cuts.MinMagnification || w.snrCap(mp, i0a) < cfg.Cuts.MinSNR {
+			return w.reject(4)
+		}
+		if w.snrSq(muPolarMargin*muB, h) < cfg.Cuts.MinSNR {
+			return w.reject(5)
+		}
+	}
+
 	// Kernels and the margin the widest one needs.
 	margin := 0
 	for b := range s.bands {
@@ -370,10 +407,6 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		w.lenC[b] = grow(w.lenC[b], cfg.Size*cfg.Size)
 	}
 
-	lm := lensing.Model{
-		SIE:   lensing.NewSIE(sys.ThetaE, d.Q, d.Phi, d.X, d.Y),
-		Shear: lensing.Shear{Gamma1: sys.Gamma1, Gamma2: sys.Gamma2},
-	}
 	sersicSrc := light.NewSersic(1, src.Re, 1, src.Q, src.Phi, src.X, src.Y)
 
 	// Lensed source, unit total flux. Only pixels that can receive light are
@@ -390,7 +423,7 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		ss = 1
 	}
 	var mu float64
-	if unresolved(hMinor, s.pix, cfg.Supersample) {
+	if point {
 		// Point-source mode: the finest sub-pixel is more than twice the
 		// source's minor-axis scale length, so sampling the source plane at
 		// sub-pixel centres would be dominated by sampling noise. The
@@ -403,19 +436,6 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 			return w.reject(3)
 		}
 	} else {
-		// Analytic pre-screens, no rendering: the SNR cap (snrCap) at the
-		// polar-integral magnification (muPolar) with a margin for the
-		// renderer's discretisation.
-		if screen {
-			muA, muB := w.muPolarPair(&lm, sys, h)
-			mp := muPolarMargin * muA
-			if mp < cfg.Cuts.MinMagnification || w.snrCap(mp, i0a) < cfg.Cuts.MinSNR {
-				return w.reject(4)
-			}
-			if w.snrSq(muPolarMargin*muB, h) < cfg.Cuts.MinSNR {
-				return w.reject(5)
-			}
-		}
 		// Approximate render: one sample per pixel for sources resolved by
 		// the pixel grid, 2 x 2 sub-pixels otherwise. Reject candidates
 		// whose magnification or SNR bounds from it are far below the cuts
@@ -479,12 +499,17 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		fs, fl := w.flux[b], w.fluxL[b]
 		lenC := w.lenC[b][:len(w.srcC[b])]
 		var sig, vsum float64
-		for i, sv := range w.srcC[b] {
-			se := fs * sv
-			v := perFlux*(se+fl*lenC[i]) + bkg
-			if se*se > v {
-				sig += se
-				vsum += v
+		// the source stamp's box only (outside it se = 0 fails the
+		// threshold), in the order of a full scan
+		c0, c1, r0, r1 := w.outBox(b, margin)
+		for j := r0; j < r1; j++ {
+			for i := j*cfg.Size + c0; i < j*cfg.Size+c1; i++ {
+				se := fs * w.srcC[b][i]
+				v := perFlux*(se+fl*lenC[i]) + bkg
+				if se*se > v {
+					sig += se
+					vsum += v
+				}
 			}
 		}
 		snr := 0.0
@@ -601,12 +626,17 @@ func (w *worker) convolvedBound(n, margin int, need float64) (bound, est float64
 		convolveCropBox(out, w.src[:n*n], n, margin, size, w.kern[b], w.tmp, x0, x1, y0, y1)
 		fs, perFlux, bkg := w.flux[b], w.perFlux[b], w.bkg[b]
 		var acc, sig, vs float64
-		for _, sv := range out {
-			se := fs * sv
-			if v := perFlux*se + bkg; se*se > v {
-				acc += se * se / v
-				sig += se
-				vs += v
+		// only the stamp's box can hold signal (a zero pixel never passes
+		// the threshold: 0 > bkg is false), in the same order as a full scan
+		c0, c1, r0, r1 := w.outBox(b, margin)
+		for j := r0; j < r1; j++ {
+			for _, sv := range out[j*size+c0 : j*size+c1] {
+				se := fs * sv
+				if v := perFlux*se + bkg; se*se > v {
+					acc += se * se / v
+					sig += se
+					vs += v
+				}
 			}
 		}
 		best = math.Max(best, math.Sqrt(acc))
@@ -615,6 +645,29 @@ func (w *worker) convolvedBound(n, margin int, need float64) (bound, est float64
 		}
 	}
 	return best, est
+}
+
+// outBox returns the columns [c0, c1) and rows [r0, r1) of the size x size
+// stamp that band b's convolution of the source map (box w.box of the
+// padded grid, margin as given) can make non-zero: convolveCropBox's output
+// box (the whole stamp where the kernel is wider than the margin; empty for
+// an empty map).
+func (w *worker) outBox(b, margin int) (c0, c1, r0, r1 int) {
+	size := w.s.cfg.Size
+	x0, x1, y0, y1 := w.box[0], w.box[1], w.box[2], w.box[3]
+	h := len(w.kern[b]) / 2
+	if margin < h {
+		return 0, size, 0, size
+	}
+	if x0 >= x1 || y0 >= y1 {
+		return 0, 0, 0, 0
+	}
+	c0, c1 = max(0, x0-h-margin), min(size, x1+h-margin)
+	r0, r1 = max(0, y0-h-margin), min(size, y1+h-margin)
+	if c0 >= c1 || r0 >= r1 {
+		return 0, 0, 0, 0
+	}
+	return c0, c1, r0, r1
 }
 
 // convolveSkipped convolves the bands that the last convolvedBound skipped
@@ -680,8 +733,12 @@ func (w *worker) snrBound() float64 {
 // flux per pixel for a unit-flux exponential source sr and returns the total
 // magnification. Pixels whose centre maps within rss of the source centre,
 // plus the pixel's footprint in the source plane, get ss x ss samples; others
-// one sample. Beyond 16 scale lengths the profile is taken as zero. The
-// surface brightness comes from expSource (fastExp).
+// one sample. Beyond 16 scale lengths the profile is taken as zero. Rays are
+// shot and the surface brightness (expSource) evaluated in batches by
+// rayKernel: a row's pixel centres, then each supersampled pixel's
+// sub-pixels, summed in row-major order. The pixel centres' results are kept
+// for the next call with the same lens, source, grid and radius (the full
+// render after the approximate one), which reuses them.
 func (w *worker) renderSource(lm lensing.Model, sr light.Sersic, sx, sy float64, n int, lx, ly, rimg, rss float64, ss int) float64 {
 	s := w.s
 	pix := s.pix
@@ -694,39 +751,87 @@ func (w *worker) renderSource(lm lensing.Model, sr light.Sersic, sx, sy float64,
 	// Beyond 16 scale lengths (elliptical radius) the exponential profile is
 	// below 1e-7 of its peak: skip it.
 	rfar := 16 * sr.Re() / 1.6783469900166612 / math.Sqrt(sr.Q())
-	es := newExpSource(sr, rfar)
+	k := newRayKernel(lm, newExpSource(sr, rfar))
+	inv := 1 / float64(ss)
+	// sub-pixel centre offsets
+	w.offs = grow(w.offs, ss)
+	for si := range w.offs {
+		w.offs[si] = ((float64(si)+0.5)*inv - 0.5) * pix
+	}
+	w.rowX, w.rowY = grow(w.rowX, n), grow(w.rowY, n)
+	w.rowBX, w.rowBY, w.rowV = grow(w.rowBX, n), grow(w.rowBY, n), grow(w.rowV, n)
+	w.rowI = growInt(w.rowI, n)
+	w.subX, w.subY, w.subV = grow(w.subX, ss*ss), grow(w.subY, ss*ss), grow(w.subV, ss*ss)
+	// The pixel centres' images and values depend on these arguments only:
+	// a render repeating the last one's (the full render after the
+	// approximate one) reuses them.
+	key := renderKey{lm: lm, sr: sr, sx: sx, sy: sy, n: n, lx: lx, ly: ly, rimg: rimg}
+	reuse := w.centresValid && w.centresKey == key
+	w.centresValid = false
+	w.cenBX, w.cenBY, w.cenV = grow(w.cenBX, n*n), grow(w.cenBY, n*n), grow(w.cenV, n*n)
 	total := 0.0
 	for j := 0; j < n; j++ {
 		y := (float64(j) - c) * pix
 		dy := y - ly
+		// the row's pixels that can receive light, shot as one batch
+		cnt := 0
 		for i := 0; i < n; i++ {
 			x := (float64(i) - c) * pix
 			dx := x - lx
 			if dx*dx+dy*dy > rimg2 {
 				continue
 			}
-			bx, by := lm.RayShoot(x, y)
-			dsx, dsy := bx-sx, by-sy
+			w.rowX[cnt], w.rowY[cnt], w.rowI[cnt] = x, y, i
+			cnt++
+		}
+		row := j * n
+		if reuse {
+			for m, i := range w.rowI[:cnt] {
+				w.rowBX[m], w.rowBY[m], w.rowV[m] = w.cenBX[row+i], w.cenBY[row+i], w.cenV[row+i]
+			}
+		} else {
+			k.shoot(w.rowX, w.rowY, w.rowBX, w.rowBY, w.rowV[:cnt])
+			for m, i := range w.rowI[:cnt] {
+				w.cenBX[row+i], w.cenBY[row+i], w.cenV[row+i] = w.rowBX[m], w.rowBY[m], w.rowV[m]
+			}
+		}
+		for m := 0; m < cnt; m++ {
+			x := w.rowX[m]
+			dsx, dsy := w.rowBX[m]-sx, w.rowBY[m]-sy
 			var v float64
 			if ss > 1 && supersample(dsx, dsy, rss, kappaSlack, lm, x, y) {
-				inv := 1 / float64(ss)
+				p := 0
 				for sj := 0; sj < ss; sj++ {
-					yy := y + ((float64(sj)+0.5)*inv-0.5)*pix
+					yy := y + w.offs[sj]
 					for si := 0; si < ss; si++ {
-						xx := x + ((float64(si)+0.5)*inv-0.5)*pix
-						bx, by := lm.RayShoot(xx, yy)
-						v += es.at(bx, by)
+						w.subX[p], w.subY[p] = x+w.offs[si], yy
+						p++
 					}
+				}
+				k.values(w.subX, w.subY, w.subV[:p])
+				for _, u := range w.subV[:p] {
+					v += u
 				}
 				v *= area * inv * inv
 			} else {
-				v = es.at(bx, by) * area
+				v = w.rowV[m] * area
 			}
-			src[j*n+i] = v
+			src[j*n+w.rowI[m]] = v
 			total += v
 		}
 	}
+	w.centresKey, w.centresValid = key, true
 	return total
+}
+
+// renderKey holds the arguments of renderSource that determine the pixel
+// centres' images and values.
+type renderKey struct {
+	lm           lensing.Model
+	sr           light.Sersic
+	sx, sy       float64
+	n            int
+	lx, ly, rimg float64
 }
 
 // supersample reports whether a pixel centred at (x, y), mapping to offset
@@ -743,7 +848,9 @@ func supersample(dsx, dsy, rss, slack float64, lm lensing.Model, x, y float64) b
 }
 
 // renderLensLight fills w.lens with the deflector's unit-flux light,
-// supersampling the core where the de Vaucouleurs profile is steep.
+// supersampling the core where the de Vaucouleurs profile is steep. The
+// profile is evaluated in batches (devKernel): a row's pixel centres, then
+// each core pixel's sub-pixels, summed in row-major order.
 func (w *worker) renderLensLight(sl light.Sersic, lx, ly float64, n int, ss int) {
 	pix := w.s.pix
 	area := pix * pix
@@ -752,22 +859,40 @@ func (w *worker) renderLensLight(sl light.Sersic, lx, ly float64, n int, ss int)
 	core := 4 * pix
 	inv := 1 / float64(ss)
 	subArea := area * inv * inv
+	k := newDevKernel(sl)
+	w.offs = grow(w.offs, ss)
+	for si := range w.offs {
+		w.offs[si] = ((float64(si)+0.5)*inv - 0.5) * pix
+	}
+	w.rowX, w.rowY, w.rowV = grow(w.rowX, n), grow(w.rowY, n), grow(w.rowV, n)
+	w.subX, w.subY, w.subV = grow(w.subX, ss*ss), grow(w.subY, ss*ss), grow(w.subV, ss*ss)
 	for j := 0; j < n; j++ {
 		y := (float64(j) - c) * pix
 		for i := 0; i < n; i++ {
-			x := (float64(i) - c) * pix
+			w.rowX[i], w.rowY[i] = (float64(i)-c)*pix, y
+		}
+		k.values(w.rowX, w.rowY, w.rowV[:n])
+		o := out[j*n : (j+1)*n]
+		for i := 0; i < n; i++ {
+			x := w.rowX[i]
 			dx, dy := x-lx, y-ly
 			if ss > 1 && dx*dx+dy*dy < core*core {
-				var v float64
+				p := 0
 				for sj := 0; sj < ss; sj++ {
-					yy := y + ((float64(sj)+0.5)*inv-0.5)*pix
+					yy := y + w.offs[sj]
 					for si := 0; si < ss; si++ {
-						v += sl.Intensity(x+((float64(si)+0.5)*inv-0.5)*pix, yy)
+						w.subX[p], w.subY[p] = x+w.offs[si], yy
+						p++
 					}
 				}
-				out[j*n+i] = v * subArea
+				k.values(w.subX, w.subY, w.subV[:p])
+				var v float64
+				for _, u := range w.subV[:p] {
+					v += u
+				}
+				o[i] = v * subArea
 			} else {
-				out[j*n+i] = sl.Intensity(x, y) * area
+				o[i] = w.rowV[i] * area
 			}
 		}
 	}
@@ -775,7 +900,29 @@ func (w *worker) renderLensLight(sl light.Sersic, lx, ly float64, n int, ss int)
 
 // convolveCrop convolves the padded n x n image in with the separable kernel k
 // and writes the central size x size stamp to out. tmp holds n*size values.
+// Each output is summed over the kernel's taps in order (convRow, convCols);
+// a kernel wider than the margin is cut at the image's edges
+// (convolveCropEdges).
 func convolveCrop(out, in []float64, n, margin, size int, k []float64, tmp []float64) {
+	h := len(k) / 2
+	if margin < h {
+		convolveCropEdges(out, in, n, margin, size, k, tmp)
+		return
+	}
+	// Pass 1, along x: all n rows, only the size output columns.
+	t := tmp[:n*size]
+	for j := 0; j < n; j++ {
+		convRow(t[j*size:(j+1)*size], in[j*n+margin-h:(j+1)*n], k)
+	}
+	// Pass 2, along y: the size output rows.
+	for j := 0; j < size; j++ {
+		convCols(out[j*size:(j+1)*size], t[(j+margin-h)*size:], size, k)
+	}
+}
+
+// convolveCropEdges is convolveCrop for kernels wider than the margin: the
+// windows are cut at the image's edges. tmp holds n*size values.
+func convolveCropEdges(out, in []float64, n, margin, size int, k []float64, tmp []float64) {
 	h := len(k) / 2
 	// Pass 1, along x: all n rows, only the size output columns.
 	t := tmp[:n*size]
@@ -795,7 +942,7 @@ func convolveCrop(out, in []float64, n, margin, size int, k []float64, tmp []flo
 				hi = n - 1
 			}
 			for p := lo; p <= hi; p++ {
-				acc += row[p] * k[kk]
+				acc += float64(row[p] * k[kk])
 				kk++
 			}
 			dstRow[i] = acc
@@ -820,7 +967,7 @@ func convolveCrop(out, in []float64, n, margin, size int, k []float64, tmp []flo
 			kk++
 			src := t[p*size : (p+1)*size]
 			for i := range o {
-				o[i] += kv * src[i]
+				o[i] += float64(kv * src[i])
 			}
 		}
 	}
@@ -829,6 +976,13 @@ func convolveCrop(out, in []float64, n, margin, size int, k []float64, tmp []flo
 func grow(b []float64, n int) []float64 {
 	if cap(b) < n {
 		return make([]float64, n)
+	}
+	return b[:n]
+}
+
+func growInt(b []int, n int) []int {
+	if cap(b) < n {
+		return make([]int, n)
 	}
 	return b[:n]
 }
@@ -854,9 +1008,11 @@ func magnificationBound(sys *population.System) float64 {
 
 // convolveCropBox is convolveCrop for an input that is zero outside the
 // columns [x0, x1) and rows [y0, y1): only the output pixels the box can
-// reach are computed (the rest are set to zero), and only the box's terms are
-// summed, in the same order as convolveCrop, so the result is bit-identical
-// to convolveCrop's (the skipped terms are exact zeros).
+// reach are computed (the rest are set to zero), and in the pass along y
+// only the box's rows are summed, in the same order as convolveCrop, so the
+// result is bit-identical to convolveCrop's (the skipped terms, and the
+// terms outside the box that the pass along x sums, are exact zeros, and
+// adding +0 to a non-negative sum leaves it unchanged).
 func convolveCropBox(out, in []float64, n, margin, size int, k []float64, tmp []float64, x0, x1, y0, y1 int) {
 	out = out[:size*size]
 	if x0 >= x1 || y0 >= y1 {
@@ -864,6 +1020,10 @@ func convolveCropBox(out, in []float64, n, margin, size int, k []float64, tmp []
 		return
 	}
 	h := len(k) / 2
+	if margin < h {
+		convolveCropEdges(out, in, n, margin, size, k, tmp)
+		return
+	}
 	// output columns / rows whose window meets the box
 	c0, c1 := max(0, x0-h-margin), min(size, x1+h-margin)
 	r0, r1 := max(0, y0-h-margin), min(size, y1+h-margin)
@@ -874,52 +1034,22 @@ func convolveCropBox(out, in []float64, n, margin, size int, k []float64, tmp []
 	// Pass 1, along x: rows y0..y1-1, output columns c0..c1-1.
 	t := tmp[:n*size]
 	for j := y0; j < y1; j++ {
-		row := in[j*n : (j+1)*n]
-		dstRow := t[j*size : (j+1)*size]
-		for i := c0; i < c1; i++ {
-			ci := i + margin
-			lo, hi := ci-h, ci+h
-			kk := 0
-			if lo < x0 {
-				kk = x0 - lo
-				lo = x0
-			}
-			if hi > x1-1 {
-				hi = x1 - 1
-			}
-			var acc float64
-			kw := k[kk : kk+hi-lo+1]
-			rw := row[lo : hi+1]
-			for p, kv := range kw {
-				acc += rw[p] * kv
-			}
-			dstRow[i] = acc
-		}
+		convRow(t[j*size+c0:j*size+c1], in[j*n+c0+margin-h:(j+1)*n], k)
 	}
 	// Pass 2, along y: output rows r0..r1-1, columns c0..c1-1.
 	clear(out[:r0*size])
 	clear(out[r1*size:])
 	for j := r0; j < r1; j++ {
 		cj := j + margin
-		lo, hi := cj-h, cj+h
-		kk := 0
-		if lo < y0 {
-			kk = y0 - lo
-			lo = y0
-		}
-		if hi > y1-1 {
-			hi = y1 - 1
-		}
+		lo, hi := max(cj-h, y0), min(cj+h, y1-1)
 		o := out[j*size : (j+1)*size]
-		clear(o)
-		oc := o[c0:c1]
-		for p := lo; p <= hi; p++ {
-			kv := k[kk]
-			kk++
-			src := t[p*size+c0 : p*size+c1]
-			for i := range oc {
-				oc[i] += kv * src[i]
-			}
+		clear(o[:c0])
+		clear(o[c1:])
+		kk := lo - (cj - h)
+		if hi < lo {
+			clear(o[c0:c1])
+			continue
 		}
+		convCols(o[c0:c1], t[lo*size+c0:], size, k[kk:kk+hi-lo+1])
 	}
 }
