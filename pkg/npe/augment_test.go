@@ -150,3 +150,14 @@ func TestAugmentValidate(t *testing.T) {
 		t.Errorf("unknown augmentation: error %v", err)
 	}
 }
+
+func TestConfigSummary(t *testing.T) {
+	c := DefaultConfig(ModeMarginal)
+	if got, want := c.Summary(), "Inception embedding (3 blocks, 64-d output); flows of 4 transforms, 32 hidden units, 8 bins; D4 augmentation"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	c.Embedding.Coords, c.Embedding.Readout, c.Augment = "radius", "flatten", AugmentNone
+	if got := c.Summary(); !strings.Contains(got, "3 blocks, radius channel, flattened readout, 64-d output") || strings.Contains(got, "D4") {
+		t.Errorf("Summary() = %q", got)
+	}
+}

@@ -154,3 +154,25 @@ func (c Config) sampleGraph(scope *model.Scope, images, noise *graph.Node) *grap
 	}
 	return graph.Concatenate(parts, -1)
 }
+
+// Summary describes the architecture and augmentation in one line for
+// model cards, e.g. "Inception embedding (3 blocks, radius channel,
+// flattened readout, 64-d output); flows of 4 transforms, 32 hidden units,
+// 8 bins; D4 augmentation".
+func (c Config) Summary() string {
+	e := c.Embedding
+	parts := []string{fmt.Sprintf("%d blocks", len(e.Blocks))}
+	if e.Coords == nn.CoordsRadius {
+		parts = append(parts, "radius channel")
+	}
+	if e.Readout == nn.ReadoutFlatten {
+		parts = append(parts, "flattened readout")
+	}
+	parts = append(parts, fmt.Sprintf("%d-d output", e.EmbedDim))
+	s := fmt.Sprintf("Inception embedding (%s); flows of %d transforms, %d hidden units, %d bins",
+		strings.Join(parts, ", "), c.Flow.Transforms, c.Flow.Hidden, c.Flow.Bins)
+	if c.Augment == AugmentD4 {
+		s += "; D4 augmentation"
+	}
+	return s
+}

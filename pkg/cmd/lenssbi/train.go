@@ -486,8 +486,7 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 	fmt.Fprintf(&b, "- Targets: %s\n", strings.Join(c.Config.Targets, ", "))
 	fmt.Fprintf(&b, "- Training data: %s (preset %s, seed %d), %d training and %d validation lenses, %dx%d pixels, bands %s\n",
 		c.Data.Train, c.Data.Preset, c.Data.Seed, c.Data.NTrain, c.Data.NVal, c.NX, c.NY, strings.Join(c.Bands, " "))
-	fmt.Fprintf(&b, "- Architecture: Inception embedding (%d blocks, %d-d output); flows of %d transforms, %d hidden units, %d bins\n",
-		len(c.Config.Embedding.Blocks), c.Config.Embedding.EmbedDim, c.Config.Flow.Transforms, c.Config.Flow.Hidden, c.Config.Flow.Bins)
+	fmt.Fprintf(&b, "- Architecture: %s; asinh softening %g nanomaggies\n", c.Config.Summary(), c.Prep.Softening)
 	fmt.Fprintf(&b, "- Training: %d epochs (%s), batch %d, Adam lr %g with cosine decay, clip norm %g, seed %d\n",
 		st.Epoch, st.StopReason, c.Config.BatchSize, c.Config.LearningRate, c.Config.ClipNorm, c.Config.Seed)
 	onDevices := ""
