@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
@@ -231,16 +230,6 @@ func withRadius(images *graph.Node) *graph.Node {
 			r[y*w+x] = math.Sqrt(dx*dx+dy*dy) / scale
 		}
 	}
-	var t *tensors.Tensor
-	if images.DType().Size() == 4 {
-		f := make([]float32, len(r))
-		for i, v := range r {
-			f[i] = float32(v)
-		}
-		t = tensors.FromFlatDataAndDimensions(f, h, w, 1)
-	} else {
-		t = tensors.FromFlatDataAndDimensions(r, h, w, 1)
-	}
-	c := graph.ConvertDType(graph.ConstTensor(images.Graph(), t), images.DType())
+	c := constLike(images, r, h, w, 1)
 	return graph.Concatenate([]*graph.Node{images, graph.BroadcastPrefix(c, d[0])}, 3)
 }

@@ -78,15 +78,22 @@ func invCount3(x *graph.Node, hAxis int) *graph.Node {
 			inv[i*w+j] = 1 / float64(count3(i, h)*count3(j, w))
 		}
 	}
+	return constLike(x, inv, dims...)
+}
+
+// constLike returns vals, shaped dims, as a constant of x's graph and dtype
+// (built in float32 for 4-byte dtypes, so float32 graphs get exactly the
+// float32 rounding of each value).
+func constLike(x *graph.Node, vals []float64, dims ...int) *graph.Node {
 	var t *tensors.Tensor
 	if x.DType().Size() == 4 {
-		f := make([]float32, len(inv))
-		for i, v := range inv {
+		f := make([]float32, len(vals))
+		for i, v := range vals {
 			f[i] = float32(v)
 		}
 		t = tensors.FromFlatDataAndDimensions(f, dims...)
 	} else {
-		t = tensors.FromFlatDataAndDimensions(inv, dims...)
+		t = tensors.FromFlatDataAndDimensions(vals, dims...)
 	}
 	return graph.ConvertDType(graph.ConstTensor(x.Graph(), t), x.DType())
 }
