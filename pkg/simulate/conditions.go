@@ -52,22 +52,7 @@ func newDistSampler(d survey.Distribution) distSampler {
 	n := len(d.Values)
 	s.lo, s.hi = make([]float64, n), make([]float64, n)
 	for k := range d.Values {
-		v := d.Values
-		var lo, hi float64
-		if n == 1 {
-			lo, hi = v[0], v[0]
-		} else {
-			if k > 0 {
-				lo = 0.5 * (v[k-1] + v[k])
-			} else {
-				lo = v[0] - 0.5*(v[1]-v[0])
-			}
-			if k < n-1 {
-				hi = 0.5 * (v[k] + v[k+1])
-			} else {
-				hi = v[n-1] + 0.5*(v[n-1]-v[n-2])
-			}
-		}
+		lo, hi := d.Bin(k)
 		if lo < 0 {
 			lo = 0
 		}

@@ -69,15 +69,17 @@ func (d Distribution) Min() float64 {
 			if d.Discrete || len(d.Values) == 1 {
 				return d.Values[k]
 			}
-			lo, _ := d.bin(k)
+			lo, _ := d.Bin(k)
 			return lo
 		}
 	}
 	return math.NaN()
 }
 
-// bin returns the edges of bin k (see the type's documentation).
-func (d Distribution) bin(k int) (lo, hi float64) {
+// Bin returns the edges of bin k: halfway to the neighbouring values, the
+// outer bins as wide as their inner neighbours (see the type's
+// documentation; Sample cuts a negative lower edge at zero).
+func (d Distribution) Bin(k int) (lo, hi float64) {
 	v := d.Values
 	n := len(v)
 	if n == 1 {
@@ -130,7 +132,7 @@ func (d Distribution) Sample(r *rand.Rand) float64 {
 	if d.Discrete || len(d.Values) == 1 {
 		return d.Values[k]
 	}
-	lo, hi := d.bin(k)
+	lo, hi := d.Bin(k)
 	if lo < 0 {
 		lo = 0
 	}
@@ -172,7 +174,7 @@ func (d Distribution) Quantile(p float64) float64 {
 			if d.Discrete || len(d.Values) == 1 {
 				return d.Values[k]
 			}
-			lo, hi := d.bin(k)
+			lo, hi := d.Bin(k)
 			if lo < 0 {
 				lo = 0
 			}
@@ -196,7 +198,7 @@ func (d Distribution) Mean() float64 {
 		}
 		c := d.Values[k]
 		if !d.Discrete && len(d.Values) > 1 {
-			lo, hi := d.bin(k)
+			lo, hi := d.Bin(k)
 			if lo < 0 {
 				lo = 0
 			}
