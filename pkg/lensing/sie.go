@@ -169,19 +169,10 @@ const tinyR2 = 1e-100
 // (x, y), from the analytic SIE solution rotated back from the major-axis
 // frame. At the centre (within 1e-50 arcsec) it returns (0, 0).
 func (s SIE) Deflection(x, y float64) (ax, ay float64) {
-	dx, dy := x-s.x0, y-s.y0
-	r2 := dx*dx + dy*dy
-	if r2 < tinyR2 || s.b == 0 {
-		return 0, 0
-	}
-	xp := s.cos*dx + s.sin*dy
-	yp := -s.sin*dx + s.cos*dy
-	axp, ayp := s.deflectionMajor(xp, yp, r2)
-	return s.cos*axp - s.sin*ayp, s.sin*axp + s.cos*ayp
+	return s.deflectionAt(x-s.x0, y-s.y0)
 }
 
-// deflectionAt is Deflection at the offset (dx, dy) from the centre (the
-// same arithmetic; keep the two in step). It is
+// deflectionAt is Deflection at the offset (dx, dy) from the centre. It is
 // exactly odd: the offset -d gives exactly minus the deflection at d (every
 // operation is sign-symmetric, math.Atan is odd and the logarithm's argument
 // is even).
