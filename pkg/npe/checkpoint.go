@@ -50,6 +50,9 @@ type Card struct {
 	Bands     []string    `json:"bands"`
 	Data      DataInfo    `json:"data"`
 	State     TrainState  `json:"state"`
+	// Components lists the models a combined marginal model's networks
+	// come from (Combine); empty for a model trained as a whole.
+	Components []Component `json:"components,omitempty"`
 	// Metrics holds held-out results written by evaluate (optional).
 	Metrics map[string]any `json:"metrics,omitempty"`
 }

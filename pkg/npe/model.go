@@ -108,8 +108,12 @@ func (c Config) flowConfig() flows.Config {
 }
 
 func netScope(scope *model.Scope, target string) *model.Scope {
-	return scope.In("net_%s", strings.ToLower(target))
+	return scope.In("%s", netName(target))
 }
+
+// netName is the scope of target's network in a marginal model; its
+// variables' paths start with "/" + netName(target) + "/".
+func netName(target string) string { return "net_" + strings.ToLower(target) }
 
 // logProbGraph returns log q(theta | images) per lens, [B], in flow space.
 // images [B, H, W, C], theta [B, D].

@@ -85,7 +85,7 @@ func (r *Report) HTML() ([]byte, error) {
 			{"Architecture", c.Config.Summary()},
 			{"Epochs", epochs},
 			{"Training", fmt.Sprintf("batch %d, Adam learning rate %g (cosine decay), clip norm %g, seed %d", c.Config.BatchSize, c.Config.LearningRate, c.Config.ClipNorm, c.Config.Seed)},
-			{"Training time", fmt.Sprintf("%.0f s, %.0f images/s", st.Seconds, st.ImagesPerSec)},
+			{"Training time", trainingTime(c)},
 			{"Machine", machine},
 			{"Model version", "lenssbi " + c.Version},
 			{"Test set", fmt.Sprintf("%s (preset %s, seed %d): lenses %d to %d of %d×%d pixels, bands %s",
@@ -266,3 +266,21 @@ footer { margin-top: 3em; font-size: 0.85em; color: #666; }
 <figcaption><b>{{.Title}}.</b> {{.Caption}} <span class="links">{{if and .Plot .SVG}}[<a href="{{.Name}}.png">PNG</a>, <a href="{{.Name}}.svg">SVG</a>]{{else}}[<a href="{{.Name}}.png">PNG</a>]{{end}}</span></figcaption>
 </figure>
 {{end}}`))
+
+// trainingTime is the card's training-time entry: seconds and throughput, or
+// for a combined model each network's seconds.
+func trainingTime(c *npe.Card) string {
+	st := c.State
+	if len(c.Components) == 0 {
+		return fmt.Sprintf("%.0f s, %.0f images/s", st.Seconds, st.ImagesPerSec)
+	}
+	var parts []string
+	for i, p := range c.Components {
+		if i > 0 && c.Components[i-1].From == p.From {
+			parts[len(parts)-1] += ", " + p.Target
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%.0f s: %s", p.Seconds, p.Target))
+	}
+	return fmt.Sprintf("%.0f s in all, networks trained separately (%s)", st.Seconds, strings.Join(parts, "; "))
+}

@@ -6,6 +6,7 @@
 //	lenssbi train --data train.fits --mode marginal --out models/NAME
 //	lenssbi infer --model models/NAME --data test.fits --out posteriors.fits
 //	lenssbi evaluate --model models/NAME --data test.fits
+//	lenssbi combine --out models/NEW models/A:THETA_E models/B:Z_LENS,SIGMA_V,Z_SOURCE
 //	lenssbi report --model models/NAME --data test.fits --out report/
 //	lenssbi depth --preset delve
 //	lenssbi benchmark --backends go,xla:cpu
@@ -44,6 +45,7 @@ func commands() []command {
 		{"train", "train a neural posterior estimator", runTrain},
 		{"infer", "sample posteriors for a dataset with a trained model", runInfer},
 		{"evaluate", "print the reference results table for a model and a test set", runEvaluate},
+		{"combine", "build a marginal model from networks of other marginal models", runCombine},
 		{"report", "write the results, calibration and figures of a model on a test set", runReport},
 		{"depth", "print a preset's 5-sigma point-source depths", runDepth},
 		{"benchmark", "compare training and inference speed across backends (one table)", runBenchmark},

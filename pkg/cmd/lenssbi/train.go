@@ -487,14 +487,24 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 	fmt.Fprintf(&b, "- Training data: %s (preset %s, seed %d), %d training and %d validation lenses, %dx%d pixels, bands %s\n",
 		c.Data.Train, c.Data.Preset, c.Data.Seed, c.Data.NTrain, c.Data.NVal, c.NX, c.NY, strings.Join(c.Bands, " "))
 	fmt.Fprintf(&b, "- Architecture: %s; asinh softening %g nanomaggies\n", c.Config.Summary(), c.Prep.Softening)
-	fmt.Fprintf(&b, "- Training: %d epochs (%s), batch %d, Adam lr %g with cosine decay, clip norm %g, seed %d\n",
-		st.Epoch, st.StopReason, c.Config.BatchSize, c.Config.LearningRate, c.Config.ClipNorm, c.Config.Seed)
-	onDevices := ""
-	if st.Devices > 1 {
-		onDevices = fmt.Sprintf(", %d devices in data parallel", st.Devices)
+	if len(c.Components) > 0 {
+		fmt.Fprintf(&b, "- Networks trained separately and combined (`lenssbi combine`), batch %d, Adam lr %g with cosine decay, clip norm %g:\n",
+			c.Config.BatchSize, c.Config.LearningRate, c.Config.ClipNorm)
+		for _, p := range c.Components {
+			fmt.Fprintf(&b, "  - %s from %s: %d epochs, %.0f s on %s (%s backend; the whole source model's time), source best validation loss %.4f; data %s (preset %s, seed %d)\n",
+				p.Target, p.From, p.Epochs, p.Seconds, p.Machine, p.Backend, p.BestValLoss, p.Data.Train, p.Data.Preset, p.Data.Seed)
+		}
+		fmt.Fprintf(&b, "- Training time: %.0f s in all\n", st.Seconds)
+	} else {
+		fmt.Fprintf(&b, "- Training: %d epochs (%s), batch %d, Adam lr %g with cosine decay, clip norm %g, seed %d\n",
+			st.Epoch, st.StopReason, c.Config.BatchSize, c.Config.LearningRate, c.Config.ClipNorm, c.Config.Seed)
+		onDevices := ""
+		if st.Devices > 1 {
+			onDevices = fmt.Sprintf(", %d devices in data parallel", st.Devices)
+		}
+		fmt.Fprintf(&b, "- Training time: %.0f s on %s (%s backend%s), %.0f images/s; best validation loss %.4f at epoch %d\n",
+			st.Seconds, st.Machine, st.Backend, onDevices, st.ImagesPerSec, st.BestValLoss, st.BestEpoch)
 	}
-	fmt.Fprintf(&b, "- Training time: %.0f s on %s (%s backend%s), %.0f images/s; best validation loss %.4f at epoch %d\n",
-		st.Seconds, st.Machine, st.Backend, onDevices, st.ImagesPerSec, st.BestValLoss, st.BestEpoch)
 	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s\n\n```\n%s```\n\n", c.Version, header, table)
 	b.WriteString("Median precision: 1 - (68% central interval half-width) / |median|; median fractional deviation: |median - truth| / |truth|; R^2 of the posterior medians against the truths. Regenerate with `lenssbi evaluate --model DIR --data TEST.fits --record`.\n")
 	path := filepath.Join(dir, "README.md")

@@ -110,6 +110,25 @@ func TestTrainConfig(t *testing.T) {
 		t.Errorf("evaluate of a two-target model: exit %d\n%s%s", code, out, errs)
 	}
 
+	// combine: the two networks of the joint model cannot be split; a
+	// marginal one's can.
+	marg := filepath.Join(dir, "marg")
+	if code, _, errs := runCLI(t, "train", "--data", data, "--config", cfg, "--mode", "marginal", "--epochs", "1", "--targets", "THETA_E,Z_SOURCE", "--out", marg, "--quiet"); code != 0 {
+		t.Fatalf("train marginal: %s", errs)
+	}
+	if code, _, errs := runCLI(t, "combine", "--out", filepath.Join(dir, "c1"), model+":THETA_E"); code == 0 || !strings.Contains(errs, "joint") {
+		t.Errorf("combining a joint model: exit %d, %s", code, errs)
+	}
+	if code, out, errs := runCLI(t, "combine", "--out", filepath.Join(dir, "c2"), marg+":Z_SOURCE", marg+":theta_e"); code != 0 || !strings.Contains(out, "Z_SOURCE (") {
+		t.Errorf("combine: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := runCLI(t, "evaluate", "--model", filepath.Join(dir, "c2"), "--data", data, "--samples", "20", "--n", "16"); code != 0 || !strings.Contains(out, "z_s") {
+		t.Errorf("evaluate of a combined model: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "combine", "--out", filepath.Join(dir, "c3")); code != 2 || !strings.Contains(errs, "MODEL") {
+		t.Errorf("combine without models: exit %d, %s", code, errs)
+	}
+
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"embedding": {"Readuot": "flatten"}}`), 0o644)
 	for _, tc := range []struct {
