@@ -14,6 +14,11 @@
 // by rejection, and the source position uniformly inside the Einstein
 // circle. The statistical equivalence of the two is a test of this package.
 //
+// DrawLazy and Finish split Draw for callers that reject most systems on
+// their lensing configuration alone: DrawLazy draws every random number but
+// leaves the deflector's light and the source's magnitudes to Finish, which
+// then gives Draw's system bit for bit.
+//
 // Detectability cuts need rendered images and live in the simulate package.
 package population
 
@@ -160,11 +165,16 @@ type Population struct {
 
 	catDC   []float64   // comoving distance of each catalogue source [Mpc]
 	catMags [][]float64 // per source, per requested band
-	// per source: LensPop's mean effective radius [kpc] (SourceReKpc) and
-	// the proper kpc per arcsec at its redshift, precomputed for complete
-	catRe, catKpc []float64
-	zSrcMax       float64
-	dcMax         float64
+	// per source, packed so that a draw reads one cache line: catStride
+	// values from catSrc[i*catStride], catZ, catAbsMagR, catRe (LensPop's
+	// mean effective radius [kpc], SourceReKpc), catKpc (proper kpc per
+	// arcsec at the source's redshift), then from catFlux the fluxes
+	// WithSourceFluxes tabulates (if any), then padding
+	catSrc    []float64
+	catStride int
+	nFlux     int // fluxes per source in catSrc (0 or len(bands))
+	zSrcMax   float64
+	dcMax     float64
 
 	sigmaPrior, sigmaWeighted *invCDF
 	zPrior, zWeighted         *invCDF
@@ -205,12 +215,14 @@ func New(cfg Config, cosmo *cosmology.FlatLambdaCDM, bands []string) (*Populatio
 	}
 	p.catDC = make([]float64, n)
 	p.catMags = make([][]float64, n)
-	p.catRe, p.catKpc = make([]float64, n), make([]float64, n)
+	p.catStride = catFlux
+	p.catSrc = make([]float64, n*p.catStride)
 	for i := 0; i < n; i++ {
 		z := cat.Z[i]
 		p.catDC[i] = cosmo.ComovingDistance(z)
-		p.catRe[i] = SourceReKpc(cat.AbsMagR[i], z)
-		p.catKpc[i] = cosmo.KpcPerArcsec(z)
+		c := p.catSrc[i*p.catStride:]
+		c[catZ], c[catAbsMagR] = z, cat.AbsMagR[i]
+		c[catRe], c[catKpc] = SourceReKpc(cat.AbsMagR[i], z), cosmo.KpcPerArcsec(z)
 		if z > p.zSrcMax {
 			p.zSrcMax = z
 		}
@@ -346,6 +358,28 @@ func (p *Population) Draw(r *rand.Rand) System {
 // repeated draws into one System do not allocate. Every field of dst is
 // overwritten.
 func (p *Population) DrawInto(r *rand.Rand, dst *System) {
+	def := p.DrawLazy(r, dst)
+	p.Finish(dst, def)
+}
+
+// Deferred is what DrawLazy leaves for Finish: the two standard normal
+// deviates it drew for the scatter of the deflector's absolute magnitude and
+// effective radius.
+type Deferred struct {
+	magDev, reDev float64
+}
+
+// DrawLazy draws the same system as DrawInto from the same random numbers (it
+// consumes exactly the numbers DrawInto does, so the generator is left in the
+// same state) but skips the deterministic arithmetic of the fields that no
+// lensing quantity depends on: dst's Deflector.MAbsR, ReKpc and Re are left
+// zero and Deflector.Mags and Source.Mags empty (their capacity is kept).
+// Every other field is final. Finish(dst, def), with the returned def, fills
+// them in; dst is then what DrawInto would have written, bit for bit. Callers
+// that reject most systems on their lensing configuration alone (the
+// simulator's cheap detectability pre-screens) call Finish only for the
+// survivors.
+func (p *Population) DrawLazy(r *rand.Rand, dst *System) Deferred {
 	for {
 		sigma := p.sigmaWeighted.sample(r)
 		zl := p.zWeighted.sample(r)
@@ -372,8 +406,7 @@ func (p *Population) DrawInto(r *rand.Rand, dst *System) {
 		thetaE := lensing.EinsteinRadius(sigma, ratio, 1)
 		rad := thetaE * math.Sqrt(r.Float64())
 		ang := 2 * math.Pi * r.Float64()
-		p.complete(r, sigma, zl, si, thetaE, rad*math.Cos(ang), rad*math.Sin(ang), dst)
-		return
+		return p.completeLazy(r, sigma, zl, si, thetaE, rad*math.Cos(ang), rad*math.Sin(ang), dst)
 	}
 }
 
@@ -396,17 +429,19 @@ func (p *Population) DrawBruteForce(r *rand.Rand, maxTries int) (System, int, er
 		thetaE := lensing.EinsteinRadius(sigma, ratio, 1)
 		if x*x+y*y < thetaE*thetaE {
 			var s System
-			p.complete(r, sigma, zl, si, thetaE, x, y, &s)
+			def := p.completeLazy(r, sigma, zl, si, thetaE, x, y, &s)
+			p.Finish(&s, def)
 			return s, t, nil
 		}
 	}
 	return System{}, maxTries, fmt.Errorf("population: no lens in %d brute-force draws", maxTries)
 }
 
-// complete draws everything that does not enter the lensing condition into
-// s (every field overwritten; the magnitude slices' capacity is reused).
-// sx, sy are the source offset from the deflector centre.
-func (p *Population) complete(r *rand.Rand, sigma, zl float64, si int, thetaE, sx, sy float64, s *System) {
+// completeLazy draws everything that does not enter the lensing condition
+// into s (every field overwritten; the magnitude slices' capacity is
+// reused), except what Finish computes from the returned deviates. sx, sy
+// are the source offset from the deflector centre.
+func (p *Population) completeLazy(r *rand.Rand, sigma, zl float64, si int, thetaE, sx, sy float64, s *System) Deferred {
 	cfg := p.cfg
 	dMags, sMags := s.Deflector.Mags, s.Source.Mags
 	*s = System{}
@@ -414,11 +449,9 @@ func (p *Population) complete(r *rand.Rand, sigma, zl float64, si int, thetaE, s
 	d := &s.Deflector
 	d.SigmaV = sigma
 	d.Z = zl
-	d.MAbsR = HydeBernardiMr(sigma) + cfg.MagScatter*r.NormFloat64()
-	d.ReKpc = math.Pow(10, HydeBernardiLogRe(sigma)+cfg.ReScatterDex*r.NormFloat64())
-	k, f := p.zIndex(zl)
-	kpc := lerp(p.kpcGrid, k, f)
-	d.Re = d.ReKpc / kpc
+	var def Deferred
+	def.magDev = r.NormFloat64()
+	def.reDev = r.NormFloat64()
 	scale := 0.378 - 0.000572*sigma
 	for {
 		e := rayleigh(r, scale)
@@ -430,18 +463,15 @@ func (p *Population) complete(r *rand.Rand, sigma, zl float64, si int, thetaE, s
 	d.Phi = math.Pi * r.Float64()
 	d.X = cfg.CentreJitter * (2*r.Float64() - 1)
 	d.Y = cfg.CentreJitter * (2*r.Float64() - 1)
-	dm := lerp(p.dmGrid, k, f)
-	d.Mags = growMags(dMags, len(p.bands))
-	for b := range p.bands {
-		d.Mags[b] = d.MAbsR + dm - lerp(p.colGrid[b], k, f)
-	}
+	d.Mags = dMags[:0]
 
 	src := &s.Source
+	c := p.catSrc[si*p.catStride : si*p.catStride+catFlux]
 	src.CatIndex = si
-	src.Z = p.cat.Z[si]
-	src.MAbsR = p.cat.AbsMagR[si]
-	src.ReKpc = p.catRe[si] * math.Pow(10, cfg.SourceReScatterDex*r.NormFloat64())
-	src.Re = src.ReKpc / p.catKpc[si]
+	src.Z = c[catZ]
+	src.MAbsR = c[catAbsMagR]
+	src.ReKpc = c[catRe] * math.Pow(10, cfg.SourceReScatterDex*r.NormFloat64())
+	src.Re = src.ReKpc / c[catKpc]
 	for {
 		src.Q = 1 - rayleigh(r, cfg.SourceQRayleigh)
 		if src.Q >= cfg.MinQ && src.Q <= 1 {
@@ -451,13 +481,79 @@ func (p *Population) complete(r *rand.Rand, sigma, zl float64, si int, thetaE, s
 	src.Phi = math.Pi * r.Float64()
 	src.X = d.X + sx
 	src.Y = d.Y + sy
-	src.Mags = append(sMags[:0], p.catMags[si]...)
+	src.Mags = sMags[:0]
 
 	if cfg.ShearSigma > 0 {
 		s.Gamma1 = cfg.ShearSigma * r.NormFloat64()
 		s.Gamma2 = cfg.ShearSigma * r.NormFloat64()
 	}
+	return def
 }
+
+// Finish completes a system drawn by DrawLazy (def is DrawLazy's result):
+// the deflector's absolute magnitude, effective radius in kpc and arcsec and
+// apparent magnitudes, and the source's magnitudes (copied from its
+// catalogue entry). It draws no random numbers. The magnitude slices'
+// capacity is reused.
+func (p *Population) Finish(s *System, def Deferred) {
+	cfg := p.cfg
+	d := &s.Deflector
+	sigma := d.SigmaV
+	d.MAbsR = HydeBernardiMr(sigma) + cfg.MagScatter*def.magDev
+	d.ReKpc = math.Pow(10, HydeBernardiLogRe(sigma)+cfg.ReScatterDex*def.reDev)
+	k, f := p.zIndex(d.Z)
+	kpc := lerp(p.kpcGrid, k, f)
+	d.Re = d.ReKpc / kpc
+	dm := lerp(p.dmGrid, k, f)
+	d.Mags = growMags(d.Mags, len(p.bands))
+	for b := range p.bands {
+		d.Mags[b] = d.MAbsR + dm - lerp(p.colGrid[b], k, f)
+	}
+	s.Source.Mags = append(s.Source.Mags[:0], p.catMags[s.Source.CatIndex]...)
+}
+
+// WithSourceFluxes returns a copy of p that also holds flux(b, m) for the
+// magnitude m of every catalogue source in every band b (an index into
+// Bands), for SourceFluxes. The table sits next to the source data a draw
+// reads (one cache line for four bands), so a caller that needs the drawn
+// source's fluxes gets them without another cache miss. p is unchanged; the
+// copy draws exactly what p draws.
+func (p *Population) WithSourceFluxes(flux func(b int, mag float64) float64) *Population {
+	q := *p
+	nb := len(p.bands)
+	q.nFlux = nb
+	q.catStride = (catFlux + nb + 3) &^ 3 // whole 32-byte blocks
+	n := len(p.catDC)
+	q.catSrc = make([]float64, n*q.catStride)
+	for i := range n {
+		c := q.catSrc[i*q.catStride:]
+		copy(c[:catFlux], p.catSrc[i*p.catStride:])
+		for b := range nb {
+			c[catFlux+b] = flux(b, p.catMags[i][b])
+		}
+	}
+	return &q
+}
+
+// SourceFluxes returns the fluxes WithSourceFluxes tabulated for catalogue
+// source i, one per band (nil for a population without them). The slice
+// belongs to p and must not be modified.
+func (p *Population) SourceFluxes(i int) []float64 {
+	if p.nFlux == 0 {
+		return nil
+	}
+	o := i*p.catStride + catFlux
+	return p.catSrc[o : o+p.nFlux : o+p.nFlux]
+}
+
+// NumSources returns the number of entries of the source catalogue
+// (the range of Source.CatIndex).
+func (p *Population) NumSources() int { return len(p.catMags) }
+
+// SourceMag returns the apparent magnitude of catalogue entry i in band b
+// (an index into Bands): the value a drawn Source with CatIndex i carries in
+// Mags[b].
+func (p *Population) SourceMag(i, b int) float64 { return p.catMags[i][b] }
 
 // growMags returns b resized to n, reallocated only when too small.
 func growMags(b []float64, n int) []float64 {
@@ -483,6 +579,15 @@ func (p *Population) zIndex(z float64) (int, float64) {
 	return k, (z - g[k]) / (g[k+1] - g[k])
 }
 
+// Offsets of a catalogue source's values in Population.catSrc.
+const (
+	catZ = iota
+	catAbsMagR
+	catRe
+	catKpc
+	catFlux // the first flux, if any
+)
+
 func lerp(t []float64, k int, f float64) float64 { return t[k] + f*(t[k+1]-t[k]) }
 
 func rayleigh(r *rand.Rand, scale float64) float64 {
@@ -494,7 +599,15 @@ func rayleigh(r *rand.Rand, scale float64) float64 {
 // trapezoid-integrated CDF with linear interpolation.
 type invCDF struct {
 	x, cdf []float64
+	// guide[g] is the number of cdf entries below g / invGuideLen, so the
+	// first entry >= u in [g, g+1) / invGuideLen lies in
+	// [guide[g], guide[g+1]] (quantile's search starts there)
+	guide []int32
 }
+
+// invGuideLen is the number of cells of invCDF's guide table (a power of 2,
+// so that u * invGuideLen and g / invGuideLen are exact).
+const invGuideLen = 4096
 
 func newInvCDF(lo, hi float64, n int, pdf func(float64) float64) *invCDF {
 	t := &invCDF{x: make([]float64, n), cdf: make([]float64, n)}
@@ -515,6 +628,15 @@ func newInvCDF(lo, hi float64, n int, pdf func(float64) float64) *invCDF {
 	for i := range t.cdf {
 		t.cdf[i] /= total
 	}
+	t.guide = make([]int32, invGuideLen+1)
+	m := 0
+	for g := range t.guide {
+		edge := float64(g) / invGuideLen
+		for m < n && t.cdf[m] < edge {
+			m++
+		}
+		t.guide[g] = int32(m)
+	}
 	return t
 }
 
@@ -523,7 +645,7 @@ func (t *invCDF) sample(r *rand.Rand) float64 { return t.quantile(r.Float64()) }
 // quantile inverts the CDF by linear interpolation between grid nodes (4096
 // nodes: the density is resolved far below the sampling noise of any test).
 func (t *invCDF) quantile(u float64) float64 {
-	i := sort.SearchFloat64s(t.cdf, u)
+	i := t.search(u)
 	if i <= 0 {
 		return t.x[0]
 	}
@@ -535,6 +657,22 @@ func (t *invCDF) quantile(u float64) float64 {
 		return t.x[i]
 	}
 	return t.x[i-1] + (u-c0)/(c1-c0)*(t.x[i]-t.x[i-1])
+}
+
+// search returns sort.SearchFloat64s(t.cdf, u), the first entry >= u (the
+// number of entries below u), for u in [0, 1) from the guide table and a
+// linear scan (N / invGuideLen steps on average for uniform u), otherwise by
+// bisection.
+func (t *invCDF) search(u float64) int {
+	if !(u >= 0 && u < 1) {
+		return sort.SearchFloat64s(t.cdf, u)
+	}
+	g := int(u * invGuideLen) // exact: g / invGuideLen <= u < (g+1) / invGuideLen
+	i, hi := int(t.guide[g]), int(t.guide[g+1])
+	for i < hi && t.cdf[i] < u {
+		i++
+	}
+	return i
 }
 
 // CDF evaluates the tabulated cumulative distribution at x (for tests).

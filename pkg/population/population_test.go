@@ -1,6 +1,9 @@
 package population
 
 import (
+	"encoding/binary"
+	"hash"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -251,6 +254,176 @@ func TestDrawIntoMatchesDraw(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(200, func() { p.DrawInto(r2, &dst) }); a != 0 {
 		t.Errorf("DrawInto allocates %.1f times per call", a)
+	}
+}
+
+// digestSystem feeds every field of s, bit for bit, to h.
+func digestSystem(h hash.Hash64, s *System) {
+	var b [8]byte
+	put := func(v float64) {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+		h.Write(b[:])
+	}
+	d, src := &s.Deflector, &s.Source
+	for _, v := range []float64{d.SigmaV, d.Z, d.MAbsR, d.ReKpc, d.Re, d.Q, d.Phi, d.X, d.Y,
+		float64(src.CatIndex), src.Z, src.MAbsR, src.ReKpc, src.Re, src.Q, src.Phi, src.X, src.Y,
+		s.ThetaE, s.Gamma1, s.Gamma2} {
+		put(v)
+	}
+	for _, v := range d.Mags {
+		put(v)
+	}
+	for _, v := range src.Mags {
+		put(v)
+	}
+}
+
+// TestDrawGolden pins the samplers' output bit for bit: digests of 20,000
+// Draw and 200 DrawBruteForce systems from fixed seeds, and the generator's
+// next number after them (the number of random values consumed). The
+// digests were computed before the lazy draw (DrawLazy / Finish), the packed
+// catalogue data and the guide table of invCDF were introduced, which must
+// not change a single bit; a deliberate change of the population's
+// arithmetic or random draws changes them, and they must then be updated
+// (the simulator's output changes with them).
+func TestDrawGolden(t *testing.T) {
+	p := newPop(t)
+	h := fnv.New64a()
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := 0; i < 20000; i++ {
+		s := p.Draw(r)
+		digestSystem(h, &s)
+	}
+	hb := fnv.New64a()
+	rb := rand.New(rand.NewPCG(9, 10))
+	for i := 0; i < 200; i++ {
+		s, _, err := p.DrawBruteForce(rb, 1_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digestSystem(hb, &s)
+	}
+	const wantDraw, wantBrute, wantNext = 0x4d5d2a17861c961d, 0x8167707968715649, 0xe9267139b8f772e9
+	if got := h.Sum64(); got != wantDraw {
+		t.Errorf("Draw digest %016x, want %016x", got, uint64(wantDraw))
+	}
+	if got := hb.Sum64(); got != wantBrute {
+		t.Errorf("DrawBruteForce digest %016x, want %016x", got, uint64(wantBrute))
+	}
+	if got := r.Uint64(); got != wantNext {
+		t.Errorf("next number after the draws %016x, want %016x", got, uint64(wantNext))
+	}
+}
+
+// TestDrawLazyFinish: DrawLazy leaves exactly the documented fields unset,
+// consumes the numbers DrawInto does, and Finish then gives DrawInto's
+// system bit for bit, for many seeds, with and without a flux table
+// (WithSourceFluxes), without allocating.
+func TestDrawLazyFinish(t *testing.T) {
+	base := newPop(t)
+	withFlux := base.WithSourceFluxes(func(b int, m float64) float64 { return float64(b) - m })
+	for _, p := range []*Population{base, withFlux} {
+		for seed := uint64(0); seed < 20; seed++ {
+			r1 := rand.New(rand.NewPCG(seed, 99))
+			r2 := rand.New(rand.NewPCG(seed, 99))
+			var lazy System
+			for i := 0; i < 500; i++ {
+				want := base.Draw(r1)
+				def := p.DrawLazy(r2, &lazy)
+				d, src := &lazy.Deflector, &lazy.Source
+				if d.MAbsR != 0 || d.ReKpc != 0 || d.Re != 0 || len(d.Mags) != 0 || len(src.Mags) != 0 {
+					t.Fatalf("seed %d draw %d: DrawLazy set deferred fields: %+v", seed, i, lazy)
+				}
+				// the fields DrawLazy sets are final
+				part := want
+				part.Deflector.MAbsR, part.Deflector.ReKpc, part.Deflector.Re = 0, 0, 0
+				part.Deflector.Mags, part.Source.Mags = d.Mags, src.Mags
+				if !reflect.DeepEqual(part, lazy) {
+					t.Fatalf("seed %d draw %d: DrawLazy gave %+v, want %+v", seed, i, lazy, part)
+				}
+				p.Finish(&lazy, def)
+				if !reflect.DeepEqual(want, lazy) {
+					t.Fatalf("seed %d draw %d: DrawLazy + Finish gave %+v, Draw %+v", seed, i, lazy, want)
+				}
+			}
+			if r1.Uint64() != r2.Uint64() {
+				t.Fatalf("seed %d: DrawLazy consumed a different number of random values", seed)
+			}
+			if a := testing.AllocsPerRun(100, func() { p.Finish(&lazy, p.DrawLazy(r2, &lazy)) }); a != 0 {
+				t.Errorf("DrawLazy + Finish allocate %.1f times per call", a)
+			}
+		}
+	}
+}
+
+// TestWithSourceFluxes: the copy tabulates the given function of every
+// catalogue magnitude, the original has no table, and both draw the same.
+func TestWithSourceFluxes(t *testing.T) {
+	p := newPop(t)
+	f := func(b int, m float64) float64 { return math.Pow(10, -0.4*(m-25-float64(b))) }
+	q := p.WithSourceFluxes(f)
+	if p.SourceFluxes(0) != nil {
+		t.Error("the original population has a flux table")
+	}
+	if p.NumSources() != q.NumSources() || p.NumSources() < 1000 {
+		t.Fatalf("catalogue sizes %d, %d", p.NumSources(), q.NumSources())
+	}
+	for i := 0; i < q.NumSources(); i++ {
+		fl := q.SourceFluxes(i)
+		if len(fl) != len(q.Bands()) {
+			t.Fatalf("source %d: %d fluxes", i, len(fl))
+		}
+		for b := range fl {
+			if want := f(b, q.SourceMag(i, b)); fl[b] != want {
+				t.Fatalf("source %d band %d: %v, want %v", i, b, fl[b], want)
+			}
+		}
+	}
+	r1, r2 := rand.New(rand.NewPCG(3, 3)), rand.New(rand.NewPCG(3, 3))
+	for i := 0; i < 1000; i++ {
+		a, b := p.Draw(r1), q.Draw(r2)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("draw %d differs: %+v, %+v", i, a, b)
+		}
+		for k, m := range a.Source.Mags {
+			if m != p.SourceMag(a.Source.CatIndex, k) {
+				t.Fatalf("draw %d: magnitude %v, catalogue %v", i, m, p.SourceMag(a.Source.CatIndex, k))
+			}
+		}
+	}
+}
+
+// TestInvCDFSearch: the guide-table search finds what a bisection of the
+// whole CDF finds, for uniform numbers on the table's entries and cell edges
+// (and a few units in the last place either side), at random, and outside
+// [0, 1).
+func TestInvCDFSearch(t *testing.T) {
+	p := newPop(t)
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, tab := range []*invCDF{p.sigmaPrior, p.sigmaWeighted, p.zPrior, p.zWeighted} {
+		var us []float64
+		for _, c := range tab.cdf {
+			us = append(us, c)
+		}
+		for g := 0; g <= invGuideLen; g++ {
+			us = append(us, float64(g)/invGuideLen)
+		}
+		for i := 0; i < 100000; i++ {
+			us = append(us, r.Float64())
+		}
+		us = append(us, -1, 1, 2, math.Inf(1), math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat64)
+		for _, u0 := range us {
+			u := u0
+			for k := 0; k < 4; k++ {
+				u = math.Nextafter(u, math.Inf(-1))
+			}
+			for k := 0; k < 9; k++ {
+				if got, want := tab.search(u), sort.SearchFloat64s(tab.cdf, u); got != want {
+					t.Fatalf("u = %v: search %d, bisection %d", u, got, want)
+				}
+				u = math.Nextafter(u, math.Inf(1))
+			}
+		}
 	}
 }
 

@@ -129,6 +129,9 @@ func New(cfg Config) (*Simulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulate: preset %q: %w", cfg.Preset.Name, err)
 	}
+	// the sources' flux rates per band, tabulated next to the catalogue data
+	// (bit-identical to FluxRate of the drawn Source.Mags)
+	pop = pop.WithSourceFluxes(func(b int, mag float64) float64 { return cfg.Preset.Bands[b].FluxRate(mag) })
 	s := &Simulator{cfg: cfg, cosmo: cosmo, pop: pop, bands: bands, pix: cfg.Preset.PixelScale}
 	s.columns = buildColumns(bands)
 	s.conds = newCondSampler(cfg.Preset)
@@ -192,6 +195,9 @@ type worker struct {
 	pcg  *rand.PCG
 	rng  *rand.Rand
 	cond []survey.Conditions
+	// the uniform numbers of the current candidate's conditions
+	// (condSampler.draw)
+	condU []float64
 	// padded grid (side n = Size + 2*margin)
 	src, lens  []float64 // unit-flux source and deflector maps (flux per pixel)
 	srcC, lenC [][]float64
@@ -213,6 +219,8 @@ type worker struct {
 	// [e-/s], the pixel variance per unit flux and of the background, 1/bkg,
 	// and the sum of squared taps of the 2-D PSF kernel
 	flux, fluxL, perFlux, bkg, invBkg, ksq []float64
+	// per band, an upper bound on invBkg (setInvBkgHi)
+	invBkgHi []float64
 	// the current candidate
 	sys population.System
 	// rejections per stage (rejectStages), for tests and tuning
@@ -253,6 +261,7 @@ func (s *Simulator) newWorker() *worker {
 	w.rng = rand.New(w.pcg)
 	nb := len(s.bands)
 	w.cond = make([]survey.Conditions, nb)
+	w.condU = make([]float64, s.conds.nu+1)
 	w.srcC = make([][]float64, nb)
 	w.lenC = make([][]float64, nb)
 	w.kern = make([][]float64, nb)
@@ -260,6 +269,7 @@ func (s *Simulator) newWorker() *worker {
 	w.skipped = make([]bool, nb)
 	w.flux = make([]float64, nb)
 	w.invBkg = make([]float64, nb)
+	w.invBkgHi = make([]float64, nb)
 	w.ksq = make([]float64, nb)
 	w.fluxL = make([]float64, nb)
 	w.perFlux = make([]float64, nb)
@@ -313,8 +323,13 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	w.lastPointC, w.lastPointCoarse = -1, -1
 	w.lastPointInner = -1
 	sys := &w.sys
-	s.pop.DrawInto(r, sys)
-	s.conds.sample(r, w.cond)
+	// All of the candidate's random numbers are drawn here, in the same
+	// order as always, but the arithmetic the cheap cuts below do not need
+	// is left for those that pass them: the deflector's light and the
+	// source's magnitudes (population.Finish) and the sky and exposure
+	// times (condSampler.finish).
+	def := s.pop.DrawLazy(r, sys)
+	s.conds.draw(r, w.condU, w.cond)
 	d, src := &sys.Deflector, &sys.Source
 	keep := cfg.Cuts.Disabled
 	screen := !keep && !w.noPrescreen
@@ -324,30 +339,45 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	if !keep && cfg.Cuts.Resolved {
 		minSee := math.Inf(1)
 		for b := range s.bands {
-			minSee = math.Min(minSee, w.cond[b].Seeing)
+			minSee = min(minSee, w.cond[b].Seeing)
 		}
 		if sys.ThetaE*sys.ThetaE <= src.Re*src.Re+minSee*minSee/4 {
 			return w.reject(0)
 		}
 	}
 
-	// Source flux and noise per band; the SNR cap at the magnification
+	// Source flux (FluxRate of the catalogue magnitudes, tabulated by the
+	// population) and noise per band; the SNR cap at the magnification
 	// bound with an upper bound on each kernel's ksq from the table (the
-	// kernels are built only for the candidates that pass).
+	// kernels are built only for the candidates that pass), tried first with
+	// an upper bound on 1/background (setInvBkgHi, no math.Pow; snrCapAt >=
+	// snrCap), the exact background computed only for those that pass.
+	fl := s.pop.SourceFluxes(src.CatIndex)
 	for b := range s.bands {
-		band := &cfg.Preset.Bands[b]
-		perFlux, bkg := cfg.Preset.PixelVariance(band, w.cond[b])
-		w.perFlux[b], w.bkg[b] = perFlux, bkg
-		w.invBkg[b] = 1 / bkg
-		w.flux[b] = band.FluxRate(src.Mags[b])
+		w.flux[b] = fl[b]
 		w.ksq[b] = s.ksq.bound(w.cond[b].Seeing / s.pix)
 	}
 	const bn1 = 1.6783469900166612 // b_n of an exponential profile
 	h := src.Re / bn1              // scale length along the major axis
 	hMinor := h * src.Q
 	i0a := s.pix * s.pix / (2 * math.Pi * h * h) // unit-flux central SB x pixel area
+	s.conds.finish(w.condU, w.cond)
+	var muBound float64
 	if screen {
-		if w.snrCap(magnificationBound(sys), i0a) < cfg.Cuts.MinSNR {
+		muBound = magnificationBound(sys)
+		w.setInvBkgHi()
+		if w.snrCapAt(muBound, i0a, w.invBkgHi) < cfg.Cuts.MinSNR*(1-snrCapMargin) {
+			return w.reject(1)
+		}
+	}
+	for b := range s.bands {
+		band := &cfg.Preset.Bands[b]
+		perFlux, bkg := cfg.Preset.PixelVariance(band, w.cond[b])
+		w.perFlux[b], w.bkg[b] = perFlux, bkg
+		w.invBkg[b] = 1 / bkg
+	}
+	if screen {
+		if w.snrCap(muBound, i0a) < cfg.Cuts.MinSNR {
 			return w.reject(1)
 		}
 		// The analytic polar bound on the exact magnification, with
@@ -357,6 +387,7 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 			return w.reject(2)
 		}
 	}
+	s.pop.Finish(sys, def)
 
 	lm := lensing.Model{
 		SIE:   lensing.NewSIE(sys.ThetaE, d.Q, d.Phi, d.X, d.Y),
