@@ -122,28 +122,41 @@ type polarScratch struct {
 // (the tests use a finer rule as the reference of the quadrature error),
 // using the scratch memory sc (nil: allocated). The deflections of all
 // directions are computed first, in one rayKernel batch, then the terms
-// that need no table (polarTerms), then the tails from the table g.
+// that need no table (polarTerms), then the tails from the table g
+// (polarSum).
 func muPolarN(lm *lensing.Model, sys *population.System, h float64, fine int, sc *polarScratch) (mu, muHalf float64) {
-	d, src := &sys.Deflector, &sys.Source
-	hMinor := h * src.Q
-	g := tK1()
-	ax, ay := src.X-d.X, src.Y-d.Y // source centre relative to the lens
-	beta := math.Hypot(ax, ay)
-	rmax := rmaxFactor*(sys.ThetaE+beta) + rmaxScales*h/math.Sqrt(src.Q)
-	nphi := int(math.Ceil(2 * math.Pi * rmax / hMinor))
-	nphi = max(64, min(nphi, 8192)) * fine
-	dphi := 2 * math.Pi / float64(nphi)
-	sn, cs := math.Sincos(src.Phi)
-	q, iq := src.Q, 1/src.Q
-	g1, g2 := sys.Gamma1, sys.Gamma2
-	ih := 1 / h
-	// rotate (cos, sin) of the ray direction incrementally
-	sd, cd := math.Sincos(dphi)
+	kern := newRayKernel(*lm, expSource{})
+	return muPolarKern(&kern, sys, h, fine, sc)
+}
+
+// muPolarKern is muPolarN with the rayKernel of the lens model.
+func muPolarKern(kern *rayKernel, sys *population.System, h float64, fine int, sc *polarScratch) (mu, muHalf float64) {
 	if sc == nil {
 		sc = &polarScratch{}
 	}
+	nphi := polarDirections(sys, h) * fine
+	sc.unitVectors(nphi)
+	return polarSum(kern, sys, h, sc.ce[:nphi], sc.se[:nphi], sc)
+}
+
+// polarDirections returns the number of directions of muPolarPair's
+// angular rule (see rmaxFactor).
+func polarDirections(sys *population.System, h float64) int {
+	d, src := &sys.Deflector, &sys.Source
+	hMinor := h * src.Q
+	beta := math.Hypot(src.X-d.X, src.Y-d.Y)
+	rmax := rmaxFactor*(sys.ThetaE+beta) + rmaxScales*h/math.Sqrt(src.Q)
+	nphi := int(math.Ceil(2 * math.Pi * rmax / hMinor))
+	return max(64, min(nphi, 8192))
+}
+
+// unitVectors sets sc.ce[k], sc.se[k] to the cosine and sine of
+// phi_k = 2 pi k / nphi, k < nphi, rotating the vector incrementally from
+// exact values every 64 directions.
+func (sc *polarScratch) unitVectors(nphi int) {
+	dphi := 2 * math.Pi / float64(nphi)
+	sd, cd := math.Sincos(dphi)
 	sc.ce, sc.se = grow(sc.ce, nphi), grow(sc.se, nphi)
-	sc.alx, sc.aly = grow(sc.alx, nphi), grow(sc.aly, nphi)
 	ce, se := 1.0, 0.0
 	for k := 0; k < nphi; k++ {
 		if k&63 == 0 { // re-anchor the recurrence
@@ -152,13 +165,30 @@ func muPolarN(lm *lensing.Model, sys *population.System, h float64, fine int, sc
 		sc.ce[k], sc.se[k] = ce, se
 		ce, se = ce*cd-se*sd, se*cd+ce*sd
 	}
-	kern := newRayKernel(*lm, expSource{})
-	kern.deflect(sc.ce, sc.se, sc.alx, sc.aly)
+}
+
+// polarSum evaluates muPolarPair's two integrals with the periodic
+// trapezoid rule of the nphi = len(ce) directions (ce[k], se[k]) (the unit
+// vectors of phi_k = 2 pi k / nphi), for the lens of kern, using the
+// scratch memory sc (not its ce and se).
+func polarSum(kern *rayKernel, sys *population.System, h float64, ce, se []float64, sc *polarScratch) (mu, muHalf float64) {
+	d, src := &sys.Deflector, &sys.Source
+	nphi := len(ce)
+	se = se[:nphi]
+	g := tK1()
+	ax, ay := src.X-d.X, src.Y-d.Y // source centre relative to the lens
+	dphi := 2 * math.Pi / float64(nphi)
+	sn, cs := math.Sincos(src.Phi)
+	q, iq := src.Q, 1/src.Q
+	g1, g2 := sys.Gamma1, sys.Gamma2
+	ih := 1 / h
+	sc.alx, sc.aly = grow(sc.alx, nphi), grow(sc.aly, nphi)
+	kern.deflect(ce, se, sc.alx, sc.aly)
 	hh := 0.5 * h
 	pc := polarConsts{g1: g1, g2: g2, ax: ax, ay: ay, cs: cs, sn: sn, q: q, iq: iq, h: h, hh: hh, ih: ih}
 	sc.j, sc.jh, sc.c = grow(sc.j, nphi), grow(sc.jh, nphi), grow(sc.c, nphi)
 	sc.t, sc.inu = grow(sc.t, nphi), grow(sc.inu, nphi)
-	polarTerms(&pc, sc.ce, sc.se, sc.alx, sc.aly, sc.j, sc.jh, sc.c, sc.t, sc.inu)
+	polarTerms(&pc, ce, se, sc.alx, sc.aly, sc.j, sc.jh, sc.c, sc.t, sc.inu)
 	var total, totalH float64
 	for k := 0; k < nphi; k++ {
 		j, jh := sc.j[k], sc.jh[k]

@@ -246,8 +246,9 @@ type worker struct {
 	offs, rowX, rowY, rowBX, rowBY, rowV []float64
 	rowI                                 []int
 	subX, subY, subV                     []float64
-	// muPolarPair's scratch
-	polar polarScratch
+	// muPolarPair's scratch, and the rayKernel of the last muPolarCoarse
+	polar     polarScratch
+	polarKern rayKernel
 	// renderSource's pixel-centre images and values (padded grid) and the
 	// arguments they were computed for
 	cenBX, cenBY, cenV []float64
@@ -304,7 +305,7 @@ func (w *worker) simulate(index int, dst *Lens) error {
 // The cuts are applied through a cascade of pre-screens, cheapest first:
 // analytic resolution and SNR caps, the analytic polar magnification bound
 // (polarBound), polar-integral magnification bounds
-// (resolved sources) or point-image magnifications (unresolved sources; the
+// (resolved sources; on a coarse angular rule first, polarCoarseReject) or point-image magnifications (unresolved sources; the
 // one at the source centre first), all before the PSF kernels are built, an
 // approximate low-supersampling render whose magnification and PSF-convolved
 // SNR estimate must come within approxMuMargin and approxSNRMargin of the
@@ -401,8 +402,12 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 		// Analytic pre-screens of resolved sources, no rendering: the SNR
 		// cap (snrCap, with the table's bounds on the kernels' ksq) at the
 		// polar-integral magnification (muPolar) with a margin for the
-		// renderer's discretisation.
-		muA, muB := w.muPolarPair(&lm, sys, h)
+		// renderer's discretisation; first on the coarse rule, with
+		// polarCoarseMargin on top (polarCoarseReject).
+		if k := w.polarCoarseReject(&lm, sys, h, i0a); k >= 0 {
+			return w.reject(k)
+		}
+		muA, muB := w.muPolarAfterCoarse(sys, h)
 		mp := muPolarMargin * muA
 		if mp < cfg.Cuts.MinMagnification || w.snrCap(mp, i0a) < cfg.Cuts.MinSNR {
 			return w.reject(4)
