@@ -6,6 +6,7 @@ import (
 	"github.com/lenssbi/lenssbi/pkg/lensing"
 	"github.com/lenssbi/lenssbi/pkg/light"
 	"github.com/lenssbi/lenssbi/pkg/population"
+	"github.com/lenssbi/lenssbi/pkg/survey"
 )
 
 // unresolved reports whether the exponential source of minor-axis scale
@@ -16,39 +17,29 @@ func unresolved(hMinor, pix float64, ssMax int) bool {
 	return hMinor*float64(ssMax) < 0.5*pix
 }
 
-// Source-plane quadratures of a unit-flux exponential profile
+// Source-plane quadrature of a unit-flux exponential profile
 // I = exp(-R/h) / (2 pi h^2), R the elliptical radius: in (R, psi) with
 // x' = R cos(psi)/sqrt(q), y' = R sin(psi) sqrt(q) the area element is
 // R dR dpsi, so int f I dA = int_0^inf t e^-t dt int dpsi/(2 pi) f(t h, psi).
-// The radial integral uses generalised Gauss-Laguerre rules (alpha = 1;
+// The radial integral uses a generalised Gauss-Laguerre rule (alpha = 1;
 // nodes and weights from the Golub-Welsch eigenproblem; the n-node rule is
 // exact for polynomials of degree 2n-1 in t), the angular one the periodic
 // trapezoid rule, the rings turned against one another. The coarse rule
-// (3 x 8 points) serves smooth magnification maps; the dense one (6 x 24),
-// only its inner rings, the pre-screen of sources that approach a caustic.
+// (3 x 8 points) serves smooth magnification maps, and the pre-screens of
+// sources that approach a caustic.
 type sourceRule struct {
 	t, w   []float64
 	angles int
 }
 
-var (
-	coarseRule = sourceRule{
-		t:      []float64{0.9358222275240877, 3.3054072893322786, 7.758770483143634},
-		w:      []float64{0.5886814810396735, 0.39121606001654207, 0.020102458943784323},
-		angles: 8,
-	}
-	denseRule = sourceRule{
-		t: []float64{0.5276681217111288, 1.7962998096434084, 3.8766415204769125, 6.918816566704721,
-			11.234610429083117, 17.64596355238071},
-		w: []float64{0.277650142029875, 0.49391058305035423, 0.20300429674373, 0.024668820369189753,
-			0.0007630427674635287, 3.1150393875275513e-06},
-		angles: 24,
-	}
-)
+var coarseRule = sourceRule{
+	t:      []float64{0.9358222275240877, 3.3054072893322786, 7.758770483143634},
+	w:      []float64{0.5886814810396735, 0.39121606001654207, 0.020102458943784323},
+	angles: 8,
+}
 
 // denseMu is the largest image |mu| of the coarse rule above which
-// renderPoint treats the source as near a caustic (dense inner-ring screen,
-// then the image-plane render).
+// renderPoint treats the source as near a caustic (the image-plane render).
 const denseMu = 20
 
 // Pre-screen margins of the point mode: the returned magnification exceeds
@@ -67,12 +58,37 @@ const (
 	pointCoarseMargin = 8
 )
 
-// pointInnerMargin multiplies the dense rule's inner-ring sum in the point
-// mode's last pre-screen: the image-plane render that follows differs from
-// it by the outer rings' share (2.5% of the weight, more where they cross a
-// caustic) and the dense rule's own error near the caustic.
-// TestPrescreenConservative measures the largest ratio.
-const pointInnerMargin = 4
+// Margins of the point mode's PSF-bound pre-screens (pairSNRCap on the
+// centre's point images, mapSNRCap on the coarse rule's map; both bound the
+// SNR of their own map exactly): the bound on the final map over the
+// screen's is at most pointCentreSNRMargin for the centre's images, and for
+// the coarse map pointCoarseSNRMargin where the coarse rule sees a caustic
+// (image counts that change between 2 and more, or an image brighter than
+// denseMu) and pointCutSNRMargin where it sees the cut (a point with a
+// single image, others with more). Where it sees neither, its map is the
+// final one and the bound exact (margin 1 + 1e-9 for rounding). The ratios
+// depend on the geometry and the PSF only, not on the source's flux or the
+// noise, so they were measured on every point-mode draw, whatever the other
+// screens would do (TestPrescreenConservative measures them on every
+// point-mode render of its 40,000 candidates: at most 5.48, 2.48 and 1.64;
+// the exact SNR is at most 0.89 of the final map's bound there). Over
+// 3,000,000 delve point-mode draws: centre 99.99th percentile 4.4, largest
+// 11.05, 8.85, 8.35 (fold straddles: the centre outside the caustic, part of
+// the source inside); caustic (339,000 draws) 99.99th percentile 2.3,
+// largest 3.61, 3.13, 2.64; cut (1,270,000 draws) 99.99th percentile 2.0,
+// largest 7.09, 6.33, 5.66, then 4.03. The cut's outliers are tiny sources
+// (h ~ 0.002") whose 16 x 16 image-plane render (pointCausticSS) caught a
+// sub-pixel next to the source centre: sampling noise of the render (mu 12
+// against the coarse rule's 2), away from the lens centre. So 5 of 3,000,000
+// draws exceed a margin; such a candidate is lost only if its SNR also lies
+// within the factor ratio / margin above the cut (the dense inner-ring
+// screen these replace, margin 4 on its magnification, was exceeded about
+// as often: bound ratios 7.6, 6.1, 4.8, 4.1 over 3,000,000 draws).
+const (
+	pointCentreSNRMargin = 10
+	pointCoarseSNRMargin = 3.5
+	pointCutSNRMargin    = 5
+)
 
 // renderPoint fills w.src (padded grid of side n) with the lensed light of
 // the unit-flux exponential source src behind lm, for sources unresolved by
@@ -92,44 +108,33 @@ const pointInnerMargin = 4
 // image brighter than denseMu, the map and magnification come from the
 // extended render (renderSource) at pointCausticSS sub-pixels instead: there
 // the images are arcs stretched across many sub-pixels and the image-plane
-// integral converges; the dense rule's inner rings serve only the last
-// pre-screen.
+// integral converges.
 //
 // The caller runs pointCentre first (before the PSF kernels and the grid
 // exist): it prepares the image finder, which renderPoint then uses, and
-// screens on the point magnification at the source centre times
-// pointCentreMargin. With screen set, renderPoint gives up (returning false)
-// as soon as the coarse rule's magnification times pointCoarseMargin, or the
-// dense rule's inner rings' times pointInnerMargin, leaves the SNR cap
-// (snrCap, central brightness i0a) below the cut; the coarse estimate is
-// recorded in w.lastPointCoarse either way.
+// screens on the point images at the source centre. With screen set,
+// renderPoint gives up (returning false) as soon as the coarse rule's
+// magnification times pointCoarseMargin leaves the SNR cap (snrCap, central
+// brightness i0a) below the cut, or the PSF bound on its map (mapSNRCap)
+// does, times pointCoarseSNRMargin or pointCutSNRMargin where the
+// image-plane render follows (without it the bound is exact); the coarse
+// estimate is recorded in w.lastPointCoarse either way.
 func (w *worker) renderPoint(lm lensing.Model, src *population.Source, n int, screen bool, i0a float64) (float64, bool) {
-	pix := w.s.pix
-	c := float64(n-1) / 2
 	out := w.src[:n*n]
-	const bn1 = 1.6783469900166612
-	h := src.Re / bn1
-	sq := math.Sqrt(src.Q)
-	sn, cs := math.Sincos(src.Phi)
 	minSNR := w.s.cfg.Cuts.MinSNR
 	clear(out)
-	geo := pointGeometry{h: h, sq: sq, sn: sn, cs: cs, x: src.X, y: src.Y, ipix: 1 / pix, c: c, n: n}
+	geo := w.newPointGeometry(src, n)
 	total, dense := w.quadrature(&coarseRule, &geo, out)
 	w.lastPointCoarse = total
-	if screen && w.snrCap(pointCoarseMargin*total, i0a) < minSNR {
-		return 0, false
-	}
-	if dense {
-		clear(out)
-		// The dense rule's three inner rings (97.5% of the weight) first:
-		// the rendered magnification exceeds their sum by up to
-		// pointInnerMargin (the outer rings can cross a caustic the inner
-		// ones miss).
-		total, _ = w.quadratureRings(&denseRule, &geo, out, 0, denseInner, 0)
-		w.lastPointInner = total
-		if screen && w.snrCap(pointInnerMargin*total, i0a) < minSNR {
+	if screen {
+		if w.snrCap(pointCoarseMargin*total, i0a) < minSNR {
 			return 0, false
 		}
+		if pointSNRMargin(dense, geo.cut)*w.mapSNRCap(out, &geo) < minSNR {
+			return 0, false
+		}
+	}
+	if dense {
 		// The full magnification and map from an image-plane render: the
 		// quadrature of a magnification that diverges on the caustic is
 		// heavy-tailed there (a point that lands next to a fold or cusp
@@ -138,24 +143,42 @@ func (w *worker) renderPoint(lm lensing.Model, src *population.Source, n int, sc
 		// many sub-pixels, which the extended render integrates well.
 		lx, ly := lm.SIE.Center()
 		sr := light.NewSersic(1, src.Re, 1, src.Q, src.Phi, src.X, src.Y)
-		rimg := 1.3*(lm.SIE.ThetaE()+math.Hypot(src.X-lx, src.Y-ly)+5*src.Re/sq) + 2*pix
-		total = w.renderSource(lm, sr, src.X, src.Y, n, lx, ly, rimg, 4*h, pointCausticSS)
+		rimg := 1.3*(lm.SIE.ThetaE()+math.Hypot(src.X-lx, src.Y-ly)+5*src.Re/geo.sq) + 2*w.s.pix
+		total = w.renderSource(lm, sr, src.X, src.Y, n, lx, ly, rimg, 4*geo.h, pointCausticSS)
 	}
 	return total, true
+}
+
+// pointSNRMargin returns the margin of renderPoint's screen on the coarse
+// map's PSF bound: pointCutSNRMargin or pointCoarseSNRMargin where the
+// image-plane render follows (dense; cut: the coarse rule saw a point with a
+// single image and one with more), else 1 + 1e-9 (the bound is exact; the
+// margin covers rounding).
+func pointSNRMargin(dense, cut bool) float64 {
+	switch {
+	case !dense:
+		return 1 + 1e-9
+	case cut:
+		return pointCutSNRMargin
+	}
+	return pointCoarseSNRMargin
 }
 
 // pointCentre prepares w.finder for the point-mode source src behind lm and
 // records the point magnification at the source centre in w.lastPointC;
 // with screen set it returns false when that magnification times
 // pointCentreMargin leaves the SNR cap (snrCap, central brightness i0a)
-// below the cut (renderPoint's first screen).
+// below the cut, or when the PSF bound on the centre's point images
+// (centreSNRCap) times pointCentreSNRMargin does (renderPoint's first
+// screens). The latter builds the candidate's PSF kernels in w.kern (as
+// candidate does again after it).
 func (w *worker) pointCentre(lm lensing.Model, src *population.Source, screen bool, i0a float64) bool {
 	const bn1 = 1.6783469900166612
 	h := src.Re / bn1
 	sq := math.Sqrt(src.Q)
 	w.finder.Reset(lm, 0)
-	// every quadrature point renderPoint uses (the coarse rule, the dense
-	// rule's inner rings) lies within t_max h/sqrt(q) of the centre
+	// every quadrature point renderPoint uses lies within t_max h/sqrt(q)
+	// of the centre
 	w.finder.SetRegion(src.X, src.Y, regionT*h/sq)
 	w.images = w.finder.RegionImages(src.X, src.Y, w.images[:0])
 	muC := 0.0
@@ -163,48 +186,95 @@ func (w *worker) pointCentre(lm lensing.Model, src *population.Source, screen bo
 		muC += math.Abs(im.Mu)
 	}
 	w.lastPointC = muC
-	return !screen || w.snrCap(pointCentreMargin*muC, i0a) >= w.s.cfg.Cuts.MinSNR
+	if !screen {
+		return true
+	}
+	minSNR := w.s.cfg.Cuts.MinSNR
+	if w.snrCap(pointCentreMargin*muC, i0a) < minSNR {
+		return false
+	}
+	w.pointKernels()
+	return pointCentreSNRMargin*w.centreSNRCap() >= minSNR
+}
+
+// pointKernels builds every band's PSF kernel in w.kern, as candidate does.
+func (w *worker) pointKernels() {
+	for b := range w.s.bands {
+		w.kern[b] = survey.GaussianKernel1D(w.cond[b].Seeing/w.s.pix, w.kern[b][:0])
+	}
+}
+
+// centreSNRCap returns pairSNRCap of the point images in w.images, each of
+// flux |mu| in the pixel that contains it (the pixels' offsets are those of
+// every padded grid: its side is the stamp's plus an even number).
+func (w *worker) centreSNRCap() float64 {
+	var px, py [mapSNRPixels]int32
+	var pv [mapSNRPixels]float64
+	ipix := 1 / w.s.pix
+	c := float64(w.s.cfg.Size-1) / 2
+	m := 0
+	var x0, x1, y0, y1 int32 = math.MaxInt32, math.MinInt32, math.MaxInt32, math.MinInt32
+	for _, im := range w.images {
+		if m == mapSNRPixels {
+			return math.Inf(1)
+		}
+		i := int32(math.Floor(im.X*ipix + c + 0.5))
+		j := int32(math.Floor(im.Y*ipix + c + 0.5))
+		px[m], py[m], pv[m] = i, j, math.Abs(im.Mu)
+		x0, x1, y0, y1 = min(x0, i), max(x1, i+1), min(y0, j), max(y1, j+1)
+		m++
+	}
+	if m == 0 {
+		return 0
+	}
+	return w.pairSNRCap(px[:m], py[:m], pv[:m], int(max(x1-x0, y1-y0)))
 }
 
 // pointCausticSS is the sub-pixel factor per axis of renderPoint's
 // image-plane render of sources near a caustic. Measured on 450 delve
-// point-mode candidates near the cuts whose coarse rule called for the dense
-// one: 16 x 16 sub-pixels agree with 128 x 128 within 1.4 to 7.8% (99th
+// point-mode candidates near the cuts whose coarse rule called for the
+// image-plane render (then the dense quadrature): 16 x 16 sub-pixels agree with 128 x 128 within 1.4 to 7.8% (99th
 // percentile of three sets of 150; worst +24% and -13%), where the dense
 // 144-point quadrature was off by up to +46% (99th percentile), single
 // candidates up to 11x (153 against 14.0).
 const pointCausticSS = 16
 
-// denseInner is the number of inner rings of the dense rule summed before
-// the pre-screen on them.
-const denseInner = 3
-
 // regionT is the largest radial node, in scale lengths, of the quadrature
 // points renderPoint finds images of: the coarse rule's outer ring (the
-// dense rule is used only up to its ring denseInner-1, at 3.9).
-var regionT = max(coarseRule.t[len(coarseRule.t)-1], denseRule.t[denseInner-1])
+// dense rule's inner rings that the pre-screen once used reached 3.9 only).
+var regionT = coarseRule.t[len(coarseRule.t)-1]
 
-// pointGeometry holds the source and grid constants of renderPoint.
+// pointGeometry holds the source and grid constants of renderPoint, and
+// the box [x0, x1) x [y0, y1) of the pixels the quadrature has deposited
+// light in, and whether it saw the cut (a point with a single image and one
+// with more).
 type pointGeometry struct {
 	h, sq, sn, cs, x, y, ipix, c float64
 	n                            int
+	x0, x1, y0, y1               int
+	cut                          bool
 }
 
-// quadrature deposits the images of the rule's points into out and returns
-// the total magnification, and whether the image count varies between
-// points or some image is brighter than denseMu (the dense rule is needed).
+// newPointGeometry returns the geometry of the exponential source src on the
+// padded grid of side n, with an empty box.
+func (w *worker) newPointGeometry(src *population.Source, n int) pointGeometry {
+	const bn1 = 1.6783469900166612
+	sn, cs := math.Sincos(src.Phi)
+	return pointGeometry{h: src.Re / bn1, sq: math.Sqrt(src.Q), sn: sn, cs: cs, x: src.X, y: src.Y,
+		ipix: 1 / w.s.pix, c: float64(n-1) / 2, n: n, x0: n, y0: n}
+}
+
+// quadrature deposits the images of the rule's points into out (growing
+// g's box, setting g.cut) and returns the total magnification, and whether
+// the image count varies between points or some image is brighter than
+// denseMu (the image-plane render is needed).
 func (w *worker) quadrature(rule *sourceRule, g *pointGeometry, out []float64) (float64, bool) {
-	return w.quadratureRings(rule, g, out, 0, len(rule.t), 0)
-}
-
-// quadratureRings is quadrature over the rings r0 .. r1-1 only, adding to
-// total (so splitting a rule into consecutive ring ranges gives the same
-// sums, term by term, as one pass).
-func (w *worker) quadratureRings(rule *sourceRule, g *pointGeometry, out []float64, r0, r1 int, total float64) (float64, bool) {
 	n := g.n
 	count := -1
+	minC, maxC := math.MaxInt, -1
 	dense := false
-	for ring := r0; ring < r1; ring++ {
+	total := 0.0
+	for ring := range rule.t {
 		t := rule.t[ring]
 		wt := rule.w[ring] / float64(rule.angles)
 		r := t * g.h
@@ -219,6 +289,7 @@ func (w *worker) quadratureRings(rule *sourceRule, g *pointGeometry, out []float
 				dense = true
 			}
 			count = len(w.images)
+			minC, maxC = min(minC, count), max(maxC, count)
 			for _, im := range w.images {
 				a := math.Abs(im.Mu)
 				if a > denseMu {
@@ -230,9 +301,102 @@ func (w *worker) quadratureRings(rule *sourceRule, g *pointGeometry, out []float
 				j := int(math.Floor(im.Y*g.ipix + g.c + 0.5))
 				if i >= 0 && i < n && j >= 0 && j < n {
 					out[j*n+i] += f
+					g.x0, g.x1 = min(g.x0, i), max(g.x1, i+1)
+					g.y0, g.y1 = min(g.y0, j), max(g.y1, j+1)
 				}
 			}
 		}
 	}
+	g.cut = minC <= 1 && maxC > minC
 	return total, dense
 }
+
+// mapSNRCap bounds the best band's thresholded SNR of the unit-flux map s
+// in out (padded grid of side g.n, zero outside the deposit box of g) from
+// its PSF-convolved sum of squares: with S = F_b K_b * s the convolved
+// source of band b (kernel K_b = k (x) k, the outer product of the 1-D
+// kernel k) and A the pixels above the threshold, SNR <= sqrt(sum_A S_i^2 /
+// var_i) (Cauchy-Schwarz) <= F_b sqrt(sum (K_b * s)^2 / bkg_b) (var_i >= bkg;
+// the sum over the whole plane, not only the stamp, and a kernel cut at the
+// grid's edge only lowers the stamp's values). The sum is
+//
+//	sum_p sum_q s_p s_q a(x_p - x_q) a(y_p - y_q),  a(d) = sum_t k_t k_{t+|d|},
+//
+// over the non-zero pixels p, q of s (a is the 1-D kernel's
+// autocorrelation), so a sparse map costs its pixel pairs, not a
+// convolution. It is the snrCap bound at ||K||_2^2 with the images' overlap
+// made exact: images further apart than the PSF no longer add coherently.
+// The kernels in w.kern must be the candidate's. It returns +Inf (no bound)
+// for a map with more than mapSNRPixels non-zero pixels or a pixel pair
+// further apart than mapSNRLags whose kernels overlap.
+func (w *worker) mapSNRCap(out []float64, g *pointGeometry) float64 {
+	n, x0, x1, y0, y1 := g.n, g.x0, g.x1, g.y0, g.y1
+	var px, py [mapSNRPixels]int32
+	var pv [mapSNRPixels]float64
+	m := 0
+	for j := y0; j < y1; j++ {
+		for i, v := range out[j*n+x0 : j*n+x1] {
+			if v == 0 {
+				continue
+			}
+			if m == mapSNRPixels {
+				return math.Inf(1)
+			}
+			px[m], py[m], pv[m] = int32(x0+i), int32(j), v
+			m++
+		}
+	}
+	return w.pairSNRCap(px[:m], py[:m], pv[:m], max(x1-x0, y1-y0))
+}
+
+// pairSNRCap returns max_b F_b sqrt(sum_p sum_q v_p v_q a_b(x_p - x_q)
+// a_b(y_p - y_q) / bkg_b) for the deposits v_p at pixels (x_p, y_p) (a pixel
+// may repeat), all within span pixels of one another along each axis, with
+// a_b the autocorrelation of band b's 1-D kernel in w.kern (mapSNRCap); +Inf
+// where a kernel has more than mapSNRLags taps and span reaches past them.
+func (w *worker) pairSNRCap(px, py []int32, pv []float64, span int) float64 {
+	m := len(pv)
+	var ac [mapSNRLags]float64
+	best := 0.0
+	for b := range w.s.bands {
+		k := w.kern[b]
+		// lags beyond the kernel's length have a = 0
+		lags := min(span, len(k))
+		if lags > mapSNRLags {
+			return math.Inf(1)
+		}
+		for d := 0; d < lags; d++ {
+			var a float64
+			for t := 0; t+d < len(k); t++ {
+				a += k[t] * k[t+d]
+			}
+			ac[d] = a
+		}
+		var diag, off float64
+		for p := 0; p < m; p++ {
+			diag += pv[p] * pv[p]
+			for q := p + 1; q < m; q++ {
+				dx, dy := px[q]-px[p], py[q]-py[p]
+				if dx < 0 {
+					dx = -dx
+				}
+				if dy < 0 {
+					dy = -dy
+				}
+				if int(dx) < lags && int(dy) < lags {
+					off += pv[p] * pv[q] * ac[dx] * ac[dy]
+				}
+			}
+		}
+		best = math.Max(best, w.flux[b]*math.Sqrt((ac[0]*ac[0]*diag+2*off)*w.invBkg[b]))
+	}
+	return best
+}
+
+// mapSNRPixels and mapSNRLags size the stack arrays of mapSNRCap and
+// centreSNRCap (the coarse rule deposits at most 24 x 5 images) and the
+// autocorrelation (up to 64 lags: a PSF of FWHM up to 25 pixels).
+const (
+	mapSNRPixels = 384
+	mapSNRLags   = 64
+)

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/lenssbi/lenssbi/pkg/lensing"
@@ -156,4 +157,102 @@ func TestPointModeAcrossFold(t *testing.T) {
 		}
 	}
 	t.Logf("largest relative magnification difference across the fold: %.4f", worst)
+}
+
+// pointBounds holds pointScreenBounds' scratch memory.
+type pointBounds struct {
+	coarse, conv, tmp []float64
+}
+
+// screenBounds recomputes, for the point-mode candidate just rendered by w
+// without the pre-screens (w.src its final map on the padded grid of side
+// n, w.kern its kernels, w.finder prepared by pointCentre), the PSF bound on
+// the final map over the stamp (max_b F_b sqrt(sum (K_b * s)^2 / bkg_b), at
+// least the exact SNR) and the bounds the screens use: on the centre's
+// point images (centreSNRCap) and on the coarse rule's map (mapSNRCap),
+// with the coarse rule's dense and cut flags.
+func (pb *pointBounds) screenBounds(w *worker, src *population.Source, n int) (final, centre, coarse float64, dense, cut bool) {
+	size := w.s.cfg.Size
+	margin := (n - size) / 2
+	pb.conv, pb.tmp, pb.coarse = grow(pb.conv, size*size), grow(pb.tmp, n*size), grow(pb.coarse, n*n)
+	for b := range w.s.bands {
+		convolveCrop(pb.conv, w.src[:n*n], n, margin, size, w.kern[b], pb.tmp)
+		var sq float64
+		for _, v := range pb.conv {
+			sq += v * v
+		}
+		final = math.Max(final, w.flux[b]*math.Sqrt(sq*w.invBkg[b]))
+	}
+	w.images = w.finder.RegionImages(src.X, src.Y, w.images[:0])
+	centre = w.centreSNRCap()
+	clear(pb.coarse)
+	geo := w.newPointGeometry(src, n)
+	_, dense = w.quadrature(&coarseRule, &geo, pb.coarse)
+	return final, centre, w.mapSNRCap(pb.coarse, &geo), dense, geo.cut
+}
+
+// TestMapSNRCap: the pair sum of mapSNRCap is the PSF-convolved sum of
+// squares of the map over the whole plane (a grid wide enough that no light
+// leaves it), so it bounds the stamp's; centreSNRCap gives the same for
+// point images deposited in their pixels.
+func TestMapSNRCap(t *testing.T) {
+	s := newSim(t, "delve", nil)
+	w := s.newWorker()
+	r := rand.New(rand.NewPCG(3, 4))
+	for b := range s.bands {
+		w.cond[b].Seeing = 0.8 + 0.6*r.Float64()
+		w.flux[b] = 100 + 50*float64(b)
+		w.invBkg[b] = 1 / (10 + 3*float64(b))
+	}
+	w.pointKernels()
+	size := s.cfg.Size
+	n := size + 2*40 // every kernel's half-width is below 40
+	margin := (n - size) / 2
+	out := make([]float64, n*n)
+	conv := make([]float64, n*n)
+	stamp := make([]float64, size*size)
+	tmp := make([]float64, n*n)
+	for trial := 0; trial < 20; trial++ {
+		// point images at random positions within 2" of the centre
+		w.images = w.images[:0]
+		for k := 1 + r.IntN(5); k > 0; k-- {
+			w.images = append(w.images, lensing.Image{X: 4*r.Float64() - 2, Y: 4*r.Float64() - 2, Mu: 20*r.Float64() - 10})
+		}
+		g := w.newPointGeometry(&population.Source{}, n)
+		clear(out)
+		for _, im := range w.images {
+			i := int(math.Floor(im.X*g.ipix + g.c + 0.5))
+			j := int(math.Floor(im.Y*g.ipix + g.c + 0.5))
+			out[j*n+i] += math.Abs(im.Mu)
+			g.x0, g.x1 = min(g.x0, i), max(g.x1, i+1)
+			g.y0, g.y1 = min(g.y0, j), max(g.y1, j+1)
+		}
+		var plane, crop float64
+		for b := range s.bands {
+			// the whole plane: a stamp of side n on a grid padded by 40
+			big := make([]float64, (n+80)*(n+80))
+			for j := 0; j < n; j++ {
+				copy(big[(j+40)*(n+80)+40:], out[j*n:(j+1)*n])
+			}
+			convolveCrop(conv, big, n+80, 40, n, w.kern[b], make([]float64, (n+80)*n))
+			var sq float64
+			for _, v := range conv {
+				sq += v * v
+			}
+			plane = math.Max(plane, w.flux[b]*math.Sqrt(sq*w.invBkg[b]))
+			convolveCrop(stamp, out, n, margin, size, w.kern[b], tmp)
+			sq = 0
+			for _, v := range stamp {
+				sq += v * v
+			}
+			crop = math.Max(crop, w.flux[b]*math.Sqrt(sq*w.invBkg[b]))
+		}
+		got, cen := w.mapSNRCap(out, &g), w.centreSNRCap()
+		if math.Abs(got/plane-1) > 1e-12 || math.Abs(cen/plane-1) > 1e-12 {
+			t.Errorf("trial %d: mapSNRCap %.15g, centreSNRCap %.15g, convolved sum over the plane %.15g", trial, got, cen, plane)
+		}
+		if crop > got*(1+1e-12) {
+			t.Errorf("trial %d: stamp's convolved bound %.15g above mapSNRCap %.15g", trial, crop, got)
+		}
+	}
 }

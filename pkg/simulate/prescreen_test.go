@@ -26,9 +26,13 @@ import (
 // against the analytic polar bound (polarBound, muPolarMargin), and the point
 // mode's magnification against its centre and coarse-rule estimates
 // (pointCentreMargin, pointCoarseMargin; the latter also logged for those
-// that pass the magnification cut), and against its dense rule's inner rings
-// (pointInnerMargin). Exact bounds (snrCap, snrBound and
-// the full render's convolved bound) must hold to rounding.
+// that pass the magnification cut), and the PSF bound on its final map (at
+// least the exact SNR) against the screens' PSF bounds on the centre's point
+// images and on the coarse rule's map (pointCentreSNRMargin, and
+// pointCoarseSNRMargin or pointCutSNRMargin where the image-plane render
+// follows; without it the coarse map is the final one and the bound exact).
+// Exact bounds (snrCap, snrBound, the full render's convolved bound and the
+// point mode's PSF bound) must hold to rounding.
 func TestPrescreenConservative(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long")
@@ -38,8 +42,13 @@ func TestPrescreenConservative(t *testing.T) {
 	l := s.NewLens()
 	const bn1 = 1.6783469900166612
 	var kept, lost, checked, snrChecked, approxChecked, pointChecked int
-	var worstQuad, worstMuA, worstPolar, worstInner float64
-	var innerChecked, nearChecked int
+	var worstQuad, worstMuA, worstPolar float64
+	var nearChecked int
+	// the point mode's PSF bounds: final over centre, over coarse (where
+	// the coarse rule sees a caustic, or the cut), and how many checked
+	var worstSNRCentre, worstSNRCaustic, worstSNRCut, worstSNRFinal float64
+	var causticChecked, cutChecked int
+	var pb pointBounds
 	var worstCoarseNear float64
 	var screened []float32
 	var worstMu, worstSq, worstSNR, worstApprox, worstPointC, worstPointCoarse float64
@@ -91,9 +100,24 @@ func TestPrescreenConservative(t *testing.T) {
 					nearChecked++
 					worstCoarseNear = math.Max(worstCoarseNear, w.lastMu/w.lastPointCoarse)
 				}
-				if w.lastPointInner >= 0 {
-					innerChecked++
-					worstInner = math.Max(worstInner, w.lastMu/w.lastPointInner)
+				side := int(math.Round(math.Sqrt(float64(len(w.src)))))
+				final, centre, coarse, dense, cut := pb.screenBounds(w, &sys.Source, side)
+				worstSNRFinal = math.Max(worstSNRFinal, w.lastSNR/final)
+				if w.lastSNR > final*(1+1e-9) {
+					t.Errorf("candidate %d: SNR %.6g above the PSF bound of its map %.6g", i, w.lastSNR, final)
+				}
+				worstSNRCentre = math.Max(worstSNRCentre, final/centre)
+				switch {
+				case !dense:
+					if final > coarse*pointSNRMargin(false, false) {
+						t.Errorf("candidate %d: PSF bound on the stamp %.15g above the coarse map's %.15g", i, final, coarse)
+					}
+				case cut:
+					cutChecked++
+					worstSNRCut = math.Max(worstSNRCut, final/coarse)
+				default:
+					causticChecked++
+					worstSNRCaustic = math.Max(worstSNRCaustic, final/coarse)
 				}
 			}
 			// Bounds on the full render (w.src holds it).
@@ -159,9 +183,12 @@ func TestPrescreenConservative(t *testing.T) {
 	if nearChecked < 300 {
 		t.Errorf("only %d point-mode renders pass the magnification cut", nearChecked)
 	}
-	t.Logf("%d dense point-mode renders: max mu / inner-ring sum %.3f (margin %d)", innerChecked, worstInner, pointInnerMargin)
-	if worstInner > 0.8*pointInnerMargin || innerChecked < 300 {
-		t.Errorf("point-mode mu / inner-ring sum %.3f comes within 20%% of the margin %d (%d checked)", worstInner, pointInnerMargin, innerChecked)
+	t.Logf("point-mode PSF bounds: max SNR / final %.3f; max final / centre %.3f (margin %d); final / coarse %.3f near a caustic (%d, margin %.1f), %.3f near the cut (%d, margin %d)",
+		worstSNRFinal, worstSNRCentre, pointCentreSNRMargin, worstSNRCaustic, causticChecked, pointCoarseSNRMargin, worstSNRCut, cutChecked, pointCutSNRMargin)
+	if worstSNRCentre > 0.8*pointCentreSNRMargin || worstSNRCaustic > 0.8*pointCoarseSNRMargin || worstSNRCut > 0.8*pointCutSNRMargin ||
+		causticChecked < 300 || cutChecked < 300 {
+		t.Errorf("point-mode PSF bound ratios %.3f, %.3f, %.3f come within 20%% of the margins %d, %.1f, %d (%d, %d checked)",
+			worstSNRCentre, worstSNRCaustic, worstSNRCut, pointCentreSNRMargin, pointCoarseSNRMargin, pointCutSNRMargin, causticChecked, cutChecked)
 	}
 	if kept < 40 || checked < 500 || approxChecked < 100 || pointChecked < 500 {
 		t.Fatalf("only %d candidates passed, %d / %d / %d checked: test has no power", kept, checked, approxChecked, pointChecked)

@@ -233,8 +233,6 @@ type worker struct {
 	// the approximate render's magnification (-1 where not rendered)
 	lastMuA                     float64
 	lastPointC, lastPointCoarse float64
-	// the dense rule's inner-ring sum (-1 where not computed)
-	lastPointInner float64
 	// the polar bound (polarBound; -1 where not computed)
 	lastPolar float64
 	// bands convolvedBound left unconvolved, and the source map's box
@@ -322,7 +320,6 @@ func (w *worker) candidate(dst *Lens, try int) (bool, error) {
 	w.lastMuA = -1
 	w.lastPolar = -1
 	w.lastPointC, w.lastPointCoarse = -1, -1
-	w.lastPointInner = -1
 	sys := &w.sys
 	// All of the candidate's random numbers are drawn here, in the same
 	// order as always, but the arithmetic the cheap cuts below do not need
@@ -591,7 +588,7 @@ var rejectStages = [...]string{
 	"resolution (best seeing)",
 	"SNR cap at the magnification bound",
 	"polar magnification bound or its SNR cap",
-	"point mode (centre / coarse / dense inner-ring estimates)",
+	"point mode (centre / coarse-rule estimates and PSF bounds)",
 	"muPolar magnification or SNR cap",
 	"snrSq at muPolar(h/2)",
 	"approximate render: magnification or unconvolved SNR",
