@@ -30,16 +30,7 @@ import (
 //
 //	SNR <= mu F_b sqrt(min(||K||_2^2, i0a / mu) / bkg).
 func (w *worker) snrCap(mu, i0a float64) float64 {
-	best := 0.0
-	for b := range w.s.bands {
-		f := w.flux[b]
-		k := w.ksq[b]
-		if mu > 0 && i0a/mu < k {
-			k = i0a / mu
-		}
-		best = math.Max(best, mu*f*math.Sqrt(k*w.invBkg[b]))
-	}
-	return best
+	return w.snrCapAt(mu, i0a, w.invBkg)
 }
 
 // tK1 tabulates g(t) = t K_1(t) = integral_0^inf exp(-sqrt(x^2 + t^2)) dx on
