@@ -53,6 +53,9 @@ type Card struct {
 	// Components lists the models a combined marginal model's networks
 	// come from (Combine); empty for a model trained as a whole.
 	Components []Component `json:"components,omitempty"`
+	// NoiseCalibration, when set, scales the base noise of each parameter's
+	// flow at sampling time (Calibrate; marginal mode only).
+	NoiseCalibration *NoiseCalibration `json:"noise_calibration,omitempty"`
 	// Metrics holds held-out results written by evaluate (optional).
 	Metrics map[string]any `json:"metrics,omitempty"`
 }
@@ -284,6 +287,9 @@ func ReadCard(dir string) (*Card, error) {
 	}
 	if c.NX <= 0 || c.NY <= 0 || len(c.Bands) == 0 {
 		return nil, fmt.Errorf("%s: missing image geometry", path)
+	}
+	if err := c.NoiseCalibration.validate(c.Config.Mode, len(c.Config.Targets)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &c, nil
 }

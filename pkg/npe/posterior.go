@@ -117,8 +117,15 @@ func (e *Estimator) Posterior(images []float32, n int, opt PosteriorOptions) (*P
 			_, errs[i] = c.Prep.Apply(images[(start+i)*per:(start+i+1)*per], c.NX, c.NY, prepared[i*per:(i+1)*per:(i+1)*per])
 			r := rand.New(rand.NewPCG(opt.Seed, uint64(opt.First+start+i)+0x9e3779b9))
 			blk := noise[i*S*D : (i+1)*S*D]
-			for k := range blk {
-				blk[k] = float32(r.NormFloat64())
+			if c.NoiseCalibration == nil {
+				for k := range blk {
+					blk[k] = float32(r.NormFloat64())
+				}
+			} else {
+				sc := c.NoiseCalibration.Scale
+				for k := range blk {
+					blk[k] = float32(sc[k%D] * r.NormFloat64())
+				}
 			}
 		})
 		for i, err := range errs {

@@ -86,6 +86,7 @@ func (r *Report) HTML() ([]byte, error) {
 			{"Epochs", epochs},
 			{"Training", fmt.Sprintf("batch %d, Adam learning rate %g (cosine decay), clip norm %g, seed %d", c.Config.BatchSize, c.Config.LearningRate, c.Config.ClipNorm, c.Config.Seed)},
 			{"Training time", trainingTime(c)},
+			{"Posterior widths", widthCalibration(c)},
 			{"Machine", machine},
 			{"Model version", "lenssbi " + c.Version},
 			{"Test set", fmt.Sprintf("%s (preset %s, seed %d): lenses %d to %d of %d×%d pixels, bands %s",
@@ -283,4 +284,17 @@ func trainingTime(c *npe.Card) string {
 		parts = append(parts, fmt.Sprintf("%.0f s: %s", p.Seconds, p.Target))
 	}
 	return fmt.Sprintf("%.0f s in all, networks trained separately (%s)", st.Seconds, strings.Join(parts, "; "))
+}
+
+// widthCalibration describes a model's noise calibration (npe.Calibrate).
+func widthCalibration(c *npe.Card) string {
+	nc := c.NoiseCalibration
+	if nc == nil {
+		return "as trained (no calibration)"
+	}
+	parts := make([]string, len(nc.Scale))
+	for k, s := range nc.Scale {
+		parts[k] = fmt.Sprintf("%s %.3f", c.Config.Targets[k], s)
+	}
+	return fmt.Sprintf("base-noise scale %s, fitted on %s (%d lenses, %d samples each)", strings.Join(parts, ", "), nc.Data, nc.N, nc.Samples)
 }

@@ -505,6 +505,10 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 		fmt.Fprintf(&b, "- Training time: %.0f s on %s (%s backend%s), %.0f images/s; best validation loss %.4f at epoch %d\n",
 			st.Seconds, st.Machine, st.Backend, onDevices, st.ImagesPerSec, st.BestValLoss, st.BestEpoch)
 	}
+	if nc := c.NoiseCalibration; nc != nil {
+		fmt.Fprintf(&b, "- Posterior widths calibrated (`lenssbi calibrate`) on %s (%d lenses, %d samples each): base-noise scale %s\n",
+			nc.Data, nc.N, nc.Samples, noiseScales(c))
+	}
 	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s\n\n```\n%s```\n\n", c.Version, header, table)
 	b.WriteString("Median precision: 1 - (68% central interval half-width) / |median|; median fractional deviation: |median - truth| / |truth|; R^2 of the posterior medians against the truths. Regenerate with `lenssbi evaluate --model DIR --data TEST.fits --record`.\n")
 	path := filepath.Join(dir, "README.md")
@@ -530,4 +534,13 @@ func addModelFlags(fs *flag.FlagSet, dataHelp string) modelFlags {
 		seed:    fs.Uint64("seed", 1, "sampling seed"),
 		backend: fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda"),
 	}
+}
+
+// noiseScales lists a calibrated model's base-noise scales, "THETA_E 1.08, ...".
+func noiseScales(c *npe.Card) string {
+	parts := make([]string, len(c.Config.Targets))
+	for k, t := range c.Config.Targets {
+		parts[k] = fmt.Sprintf("%s %.3f", t, c.NoiseCalibration.Scale[k])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -125,6 +125,12 @@ func TestTrainConfig(t *testing.T) {
 	if code, out, errs := runCLI(t, "evaluate", "--model", filepath.Join(dir, "c2"), "--data", data, "--samples", "20", "--n", "16"); code != 0 || !strings.Contains(out, "z_s") {
 		t.Errorf("evaluate of a combined model: exit %d\n%s%s", code, out, errs)
 	}
+	if code, _, errs := runCLI(t, "calibrate", "--model", model, "--data", data, "--samples", "20"); code == 0 || !strings.Contains(errs, "joint") {
+		t.Errorf("calibrating a joint model: exit %d, %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "calibrate", "--model", marg); code != 2 || !strings.Contains(errs, "--data") {
+		t.Errorf("calibrate without data: exit %d, %s", code, errs)
+	}
 	if code, _, errs := runCLI(t, "combine", "--out", filepath.Join(dir, "c3")); code != 2 || !strings.Contains(errs, "MODEL") {
 		t.Errorf("combine without models: exit %d, %s", code, errs)
 	}

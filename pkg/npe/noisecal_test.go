@@ -1,0 +1,143 @@
+package npe
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lenssbi/lenssbi/pkg/dataset"
+)
+
+// TestFitNoiseScale: posteriors N(m_i, sigma^2) whose truths scatter about
+// m_i with sigma tau recover tau (within 3 standard errors of 1/sqrt(2N)).
+func TestFitNoiseScale(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const n, S = 4000, 400
+	for _, tau := range []float64{0.8, 1.0, 1.25} {
+		post := &Posterior{N: n, S: S, D: 2, Samples: make([]float32, n*S*2)}
+		truth := make([]float64, n*2)
+		for i := 0; i < n; i++ {
+			for d := 0; d < 2; d++ {
+				m, sig := 10*r.NormFloat64(), 0.5+r.Float64()
+				truth[i*2+d] = m + tau*sig*r.NormFloat64()
+				for s := 0; s < S; s++ {
+					post.Samples[(i*S+s)*2+d] = float32(m + sig*r.NormFloat64())
+				}
+			}
+		}
+		got, err := FitNoiseScale(post, truth, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for d, g := range got {
+			if math.Abs(g-tau) > 3*tau/math.Sqrt(2*n)+0.01 {
+				t.Errorf("tau %g, parameter %d: fitted %.4f", tau, d, g)
+			}
+		}
+	}
+	if _, err := FitNoiseScale(&Posterior{N: 10, S: 10, D: 1, Samples: make([]float32, 100)}, make([]float64, 10), 1); err == nil {
+		t.Error("10 lenses accepted")
+	}
+}
+
+// TestCalibrateWidens: a stored noise scale of 2 widens every lens's 68 %
+// interval (same seed, same lenses), the card keeps it, joint models and
+// absurd scales are refused without touching the card.
+func TestCalibrateWidens(t *testing.T) {
+	withTimeout(t, 5*time.Minute, func() {
+		f := newFixture(t, ModeMarginal)
+		dir := filepath.Join(t.TempDir(), "m")
+		f.card.Config.Epochs = 1
+		if _, err := Train(context.Background(), dir, f.card, f.trainSrc, f.valSrc, TrainOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := dataset.Open(f.card.Data.Train)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ds.Close()
+		const n = 120
+		imgs, err := ds.ReadImages(0, n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sample := func() *Posterior {
+			est, err := Load(dir, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := est.Posterior(imgs, n, PosteriorOptions{Samples: 300, Seed: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		before := sample()
+		// a "truth" twice as far from the medians as the posteriors allow:
+		// the fitted scale exceeds 1 and the stored one widens intervals
+		truth := make([]float64, n*4)
+		r := rand.New(rand.NewPCG(8, 9))
+		for i := 0; i < n; i++ {
+			for d := 0; d < 4; d++ {
+				s := before.Summaries[i][d]
+				truth[i*4+d] = s.Median + 1.6*(s.Hi68-s.Lo68)/2*r.NormFloat64()
+			}
+		}
+		card, err := Calibrate(dir, before, truth, "cal.fits", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc := card.NoiseCalibration
+		if nc == nil || nc.Data != "cal.fits" || nc.N != n || nc.Samples != 300 {
+			t.Fatalf("calibration %+v", nc)
+		}
+		for d, s := range nc.Scale {
+			if !(s > 1.2 && s < 2) {
+				t.Errorf("parameter %d: fitted scale %.3f for truths 1.6 half-widths away", d, s)
+			}
+		}
+		after := sample()
+		for i := 0; i < n; i++ {
+			for d := 0; d < 4; d++ {
+				b, a := before.Summaries[i][d], after.Summaries[i][d]
+				if !(a.Hi68-a.Lo68 > b.Hi68-b.Lo68) {
+					t.Fatalf("lens %d parameter %d: 68%% width %.4g after calibration, %.4g before", i, d, a.Hi68-a.Lo68, b.Hi68-b.Lo68)
+				}
+			}
+		}
+		// absurd corrections are refused and leave the card alone
+		cardBefore, _ := os.ReadFile(filepath.Join(dir, cardFile))
+		far := make([]float64, len(truth))
+		for i := range far {
+			far[i] = truth[i] + 1e3*r.NormFloat64()
+		}
+		if _, err := Calibrate(dir, after, far, "bad.fits", 1); err == nil || !strings.Contains(err.Error(), "retraining") {
+			t.Errorf("absurd scale: %v", err)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, cardFile)); string(got) != string(cardBefore) {
+			t.Error("a refused calibration changed the card")
+		}
+		// a card with a calibration for the wrong number of targets is corrupt
+		c, _ := ReadCard(dir)
+		c.NoiseCalibration.Scale = c.NoiseCalibration.Scale[:2]
+		writeCard(dir, c)
+		if _, err := ReadCard(dir); err == nil || !strings.Contains(err.Error(), "2 scales for 4 targets") {
+			t.Errorf("corrupt calibration: %v", err)
+		}
+
+		jf := newFixture(t, ModeJoint)
+		jdir := filepath.Join(t.TempDir(), "j")
+		jf.card.Config.Epochs = 1
+		if _, err := Train(context.Background(), jdir, jf.card, jf.trainSrc, jf.valSrc, TrainOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Calibrate(jdir, before, truth, "cal.fits", 1); err == nil || !strings.Contains(err.Error(), "joint") {
+			t.Errorf("joint model: %v", err)
+		}
+	})
+}
