@@ -194,3 +194,16 @@ func componentList(cs []Component) string {
 	}
 	return b.String()
 }
+
+// EpochsText describes how long the model trained: "32", or for a combined
+// model each network's epochs, "THETA_E 100, Z_LENS 32, ...".
+func (c *Card) EpochsText() string {
+	if len(c.Components) == 0 {
+		return fmt.Sprint(c.State.Epoch)
+	}
+	parts := make([]string, len(c.Components))
+	for i, p := range c.Components {
+		parts[i] = fmt.Sprintf("%s %d", p.Target, p.Epochs)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -67,6 +67,9 @@ func TestCombine(t *testing.T) {
 		if len(card.Components) != 4 || card.Components[0].From != te || card.Components[0].Epochs != 2 || card.Components[1].Epochs != 1 {
 			t.Errorf("components %+v", card.Components)
 		}
+		if got := card.EpochsText(); got != "THETA_E 2, Z_LENS 1, SIGMA_V 1, Z_SOURCE 1" {
+			t.Errorf("EpochsText %q", got)
+		}
 
 		ds, err := dataset.Open(f.card.Data.Train)
 		if err != nil {
