@@ -51,13 +51,8 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(pos) > 0:
-		return usagef("unexpected argument %q", pos[0])
-	case *mf.model == "" || *mf.data == "":
-		return usagef("--model and --data are required")
-	case *mf.samples <= 0 || *mf.n < 0:
-		return usagef("--samples must be > 0 and --n >= 0")
+	if err := mf.check(pos); err != nil {
+		return err
 	}
 	est, ds, err := loadForInference(*mf.model, *mf.data, *mf.backend)
 	if err != nil {

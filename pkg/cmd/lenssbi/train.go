@@ -402,13 +402,8 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(pos) > 0:
-		return usagef("unexpected argument %q", pos[0])
-	case *modelDir == "" || *data == "":
-		return usagef("--model and --data are required")
-	case *samples <= 0 || *n < 0:
-		return usagef("--samples must be > 0 and --n >= 0")
+	if err := mf.check(pos); err != nil {
+		return err
 	}
 	est, ds, err := loadForInference(*modelDir, *data, *backend)
 	if err != nil {
@@ -523,6 +518,20 @@ type modelFlags struct {
 	model, data, backend *string
 	samples, n           *int
 	seed                 *uint64
+}
+
+// check validates the flags of a command that samples a whole dataset
+// (evaluate, calibrate), given the positional arguments left.
+func (mf modelFlags) check(pos []string) error {
+	switch {
+	case len(pos) > 0:
+		return usagef("unexpected argument %q", pos[0])
+	case *mf.model == "" || *mf.data == "":
+		return usagef("--model and --data are required")
+	case *mf.samples <= 0 || *mf.n < 0:
+		return usagef("--samples must be > 0 and --n >= 0")
+	}
+	return nil
 }
 
 func addModelFlags(fs *flag.FlagSet, dataHelp string) modelFlags {
