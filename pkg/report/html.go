@@ -64,6 +64,9 @@ func (r *Report) HTML() ([]byte, error) {
 	if st.BestEpoch > 0 {
 		epochs += fmt.Sprintf("; best validation loss %.4f at epoch %d", st.BestValLoss, st.BestEpoch)
 	}
+	if len(c.Components) > 0 {
+		epochs = c.EpochsText() + " (networks trained separately, then combined)"
+	}
 	machine := st.Machine
 	if st.Backend != "" {
 		machine += ", " + st.Backend + " backend"
