@@ -43,25 +43,19 @@ func (w *worker) snrCapAt(mu, i0a float64, invBkg []float64) float64 {
 const bkgHiMargin = 1e-9
 
 // setInvBkgHi sets w.invBkgHi[b], per band, to an upper bound on 1/background
-// of survey.Preset.PixelVariance for w.cond[b] (SkyMag and ExpTime set),
-// computed with math.Exp in place of math.Pow (five times cheaper) and the
-// same arithmetic otherwise, then inflated by bkgHiMargin
-// (TestInvBkgHi).
+// of survey.Preset.PixelVariance for w.cond[b] (SkyMag and ExpTime set): the
+// same survey.Background of a sky rate from math.Exp in place of math.Pow
+// (five times cheaper), inflated by bkgHiMargin (TestInvBkgHi).
 func (w *worker) setInvBkgHi() {
 	p := w.s.cfg.Preset
 	a := p.PixelScale * p.PixelScale
 	for b := range w.s.bands {
 		band := &p.Bands[b]
 		c := &w.cond[b]
-		nexp := float64(c.NExp)
-		T := c.ExpTime * nexp
-		var B float64
-		if p.NoiseModel == survey.NoiseDeeplenstronomy {
-			B = c.SkyMag * a
-		} else {
+		B := c.SkyMag * a // NoiseDeeplenstronomy: no power of ten
+		if p.NoiseModel != survey.NoiseDeeplenstronomy {
 			B = math.Exp(-0.4*(c.SkyMag-band.ZeroPoint)*math.Ln10) * a
 		}
-		bkg := (B*T + band.ReadNoise*band.ReadNoise*nexp) / (T * T)
-		w.invBkgHi[b] = (1 + bkgHiMargin) / bkg
+		w.invBkgHi[b] = (1 + bkgHiMargin) / survey.Background(band, *c, B)
 	}
 }

@@ -371,12 +371,18 @@ func (p *Preset) SkyRatePerPixel(b *Band, skyMag float64) float64 {
 // given the single-exposure time), background as above with deeplenstronomy's
 // sky rate.
 func (p *Preset) PixelVariance(b *Band, c Conditions) (perFlux, background float64) {
-	nexp := float64(c.NExp)
-	T := c.ExpTime * nexp
-	B := p.SkyRatePerPixel(b, c.SkyMag)
-	background = (B*T + b.ReadNoise*b.ReadNoise*nexp) / (T * T)
+	background = Background(b, c, p.SkyRatePerPixel(b, c.SkyMag))
 	if p.NoiseModel == NoiseDeeplenstronomy {
 		return 1 / c.ExpTime, background
 	}
-	return 1 / T, background
+	return 1 / (c.ExpTime * float64(c.NExp)), background
+}
+
+// Background returns PixelVariance's background term for a sky rate B
+// [e-/s per pixel] (SkyRatePerPixel) under conditions c:
+// (B T + ReadNoise^2 NExp) / T^2 with T = ExpTime*NExp.
+func Background(b *Band, c Conditions, B float64) float64 {
+	nexp := float64(c.NExp)
+	T := c.ExpTime * nexp
+	return (B*T + b.ReadNoise*b.ReadNoise*nexp) / (T * T)
 }
