@@ -127,6 +127,13 @@ func (k *rayKernel) deflectOne(dx, dy float64) (ax, ay float64) {
 	if r2 < tinyR2 {
 		return 0, 0
 	}
+	return k.sieOne(dx, dy, r2)
+}
+
+// sieOne is the SIE deflection at (dx, dy) from the lens centre, r2 = dx^2 +
+// dy^2 >= tinyR2: atan(e xp / psi) and atanh(e yp / psi) = log(t^2 / (q^2
+// r^2)) / 2, t = psi + e |yp| (lensing.SIE.deflectionMajor), rotated back.
+func (k *rayKernel) sieOne(dx, dy, r2 float64) (ax, ay float64) {
 	xp := float64(k.c*dx) + float64(k.s*dy)
 	yp := float64(k.c*dy) - float64(k.s*dx)
 	psi := math.Sqrt(float64(float64(k.q2*xp)*xp) + float64(yp*yp))
@@ -148,19 +155,9 @@ func (k *rayKernel) one(x, y float64) (bx, by, v float64) {
 	ay := float64(k.g2*dx) - float64(k.g1*dy)
 	r2 := float64(dx*dx) + float64(dy*dy)
 	if r2 >= tinyR2 {
-		xp := float64(k.c*dx) + float64(k.s*dy)
-		yp := float64(k.c*dy) - float64(k.s*dx)
-		psi := math.Sqrt(float64(float64(k.q2*xp)*xp) + float64(yp*yp))
-		q2r2 := float64(k.q2 * r2)
-		// atan(e xp / psi) and atanh(e yp / psi) = log(t^2 / (q^2 r^2)) / 2,
-		// t = psi + e |yp| (lensing.SIE.deflectionMajor)
-		axp := k.be * atanRatio(k.e*math.Abs(xp), psi)
-		t := psi + float64(k.e*math.Abs(yp))
-		ayp := k.hbe * logPoly(float64(t*t)/q2r2)
-		axp = copySignBits(axp, xp)
-		ayp = copySignBits(ayp, yp)
-		ax += float64(k.c*axp) - float64(k.s*ayp)
-		ay += float64(k.s*axp) + float64(k.c*ayp)
+		sx, sy := k.sieOne(dx, dy, r2)
+		ax += sx
+		ay += sy
 	}
 	bx, by = x-ax, y-ay
 	return bx, by, k.es.atPoly(bx, by)
