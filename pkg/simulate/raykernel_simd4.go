@@ -30,7 +30,9 @@ func (l *lanes4) init(k *rayKernel) {
 // signMask selects the sign bit of a float64.
 const signMask = uint64(1) << 63
 
-// shoot4 is rayKernel.one on 4 lanes.
+// shoot4 is rayKernel.one on 4 lanes. Its SIE part repeats deflect4 on
+// purpose: as a separate function it is not inlined, which cost 2-3% of the
+// delve simulation.
 func (vc *lanes4) shoot4(x, y archsimd.Float64x4) (bx, by, v archsimd.Float64x4) {
 	sgn := archsimd.BroadcastUint64x4(signMask)
 	dx, dy := x.Sub(vc.x0), y.Sub(vc.y0)

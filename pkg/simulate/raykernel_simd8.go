@@ -27,7 +27,9 @@ func (l *lanes8) init(k *rayKernel) {
 	}
 }
 
-// shoot8 is rayKernel.one on 8 lanes.
+// shoot8 is rayKernel.one on 8 lanes. Its SIE part repeats deflect8 on
+// purpose: as a separate function it is not inlined, which cost 2-3% of the
+// delve simulation.
 func (vc *lanes8) shoot8(x, y archsimd.Float64x8) (bx, by, v archsimd.Float64x8) {
 	sgn := archsimd.BroadcastUint64x8(signMask)
 	dx, dy := x.Sub(vc.x0), y.Sub(vc.y0)
