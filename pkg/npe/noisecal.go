@@ -41,8 +41,8 @@ func (nc *NoiseCalibration) validate(mode string, d int) error {
 	if nc == nil {
 		return nil
 	}
-	if mode != ModeMarginal {
-		return fmt.Errorf("noise calibration applies to marginal models (one 1-D flow per parameter), not %s mode", mode)
+	if err := calibratable(mode); err != nil {
+		return err
 	}
 	if len(nc.Scale) != d {
 		return fmt.Errorf("noise calibration has %d scales for %d targets", len(nc.Scale), d)
@@ -54,6 +54,19 @@ func (nc *NoiseCalibration) validate(mode string, d int) error {
 	}
 	return nil
 }
+
+// calibratable reports why a model of this mode cannot take a noise
+// calibration (nil: it can).
+func calibratable(mode string) error {
+	if mode != ModeMarginal {
+		return fmt.Errorf("noise calibration applies to marginal models (one 1-D flow per parameter), not %s mode", mode)
+	}
+	return nil
+}
+
+// CanCalibrate reports why Calibrate would refuse the model of card c
+// before any posterior is drawn (nil: it would not).
+func (c *Card) CanCalibrate() error { return calibratable(c.Config.Mode) }
 
 // noiseScale returns the base-noise standard deviation of target k (1
 // without a calibration).
@@ -97,8 +110,8 @@ func Calibrate(dir string, post *Posterior, truth []float64, data string, seed u
 	if err != nil {
 		return nil, err
 	}
-	if c.Config.Mode != ModeMarginal {
-		return nil, fmt.Errorf("%s: noise calibration applies to marginal models (one 1-D flow per parameter), not %s mode", dir, c.Config.Mode)
+	if err := c.CanCalibrate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	if post.D != len(c.Config.Targets) {
 		return nil, fmt.Errorf("%s: posteriors of %d parameters for a model of %d", dir, post.D, len(c.Config.Targets))

@@ -60,8 +60,8 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 	}
 	defer ds.Close()
 	card := est.Card()
-	if card.Config.Mode != npe.ModeMarginal {
-		return fmt.Errorf("%s: noise calibration applies to marginal models (one 1-D flow per parameter), not %s mode", *mf.model, card.Config.Mode)
+	if err := card.CanCalibrate(); err != nil {
+		return fmt.Errorf("%s: %w", *mf.model, err)
 	}
 	cnt := ds.Len()
 	if *mf.n > 0 {
