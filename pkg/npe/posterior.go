@@ -77,7 +77,7 @@ type PosteriorOptions struct {
 	Samples   int    // per lens (default 1000)
 	Seed      uint64 // noise seed; lens i's noise depends on (Seed, first+i) only
 	First     int    // global index of the first lens (for reproducible chunking)
-	ChunkSize int    // lenses per graph call (default 250)
+	ChunkSize int    // lenses per graph call (default 125)
 }
 
 // Posterior draws samples for n raw cutouts: images holds n lenses, each
@@ -97,7 +97,7 @@ func (e *Estimator) Posterior(images []float32, n int, opt PosteriorOptions) (*P
 		opt.Samples = 1000
 	}
 	if opt.ChunkSize <= 0 {
-		opt.ChunkSize = 250
+		opt.ChunkSize = 125
 	}
 	D := c.Transform.Dim()
 	post := &Posterior{Names: c.Transform.Names(), N: n, S: opt.Samples, D: D,
@@ -105,65 +105,85 @@ func (e *Estimator) Posterior(images []float32, n int, opt PosteriorOptions) (*P
 	for _, p := range c.Transform.Params {
 		post.Units = append(post.Units, p.Unit)
 	}
-	S := opt.Samples
-	for start := 0; start < n; start += opt.ChunkSize {
-		m := min(opt.ChunkSize, n-start)
-		// Preparation and noise, lens by lens in parallel: each lens's
-		// values depend on that lens alone.
-		prepared := make([]float32, m*per)
-		noise := make([]float32, m*S*D)
-		errs := make([]error, m)
-		parallelFor(0, m, func(i int) {
-			_, errs[i] = c.Prep.Apply(images[(start+i)*per:(start+i+1)*per], c.NX, c.NY, prepared[i*per:(i+1)*per:(i+1)*per])
-			r := rand.New(rand.NewPCG(opt.Seed, uint64(opt.First+start+i)+0x9e3779b9))
-			blk := noise[i*S*D : (i+1)*S*D]
-			if c.NoiseCalibration == nil {
-				for k := range blk {
-					blk[k] = float32(r.NormFloat64())
-				}
-			} else {
-				sc := c.NoiseCalibration.Scale
-				for k := range blk {
-					blk[k] = float32(sc[k%D] * r.NormFloat64())
-				}
-			}
-		})
-		for i, err := range errs {
-			if err != nil {
-				return nil, fmt.Errorf("lens %d: %w", opt.First+start+i, err)
-			}
-		}
-		imgT := tensors.FromFlatDataAndDimensions(prepared, m, c.NY, c.NX, nb)
-		noiseT := tensors.FromFlatDataAndDimensions(noise, m, S, D)
-		out, err := e.sampleExe.Call1(imgT, noiseT)
+	nChunks := (n + opt.ChunkSize - 1) / opt.ChunkSize
+	errs := make([]error, nChunks)
+	// Chunks run concurrently, one graph call per core: the Go backend runs
+	// most operations on one core (GoConfig), so two calls in flight keep
+	// both cores busy. A lens's samples depend on its own images and noise
+	// only, so the result does not depend on the order chunks finish in.
+	parallelFor(0, nChunks, func(ci int) {
+		errs[ci] = e.sampleChunk(post, images, ci*opt.ChunkSize, min(opt.ChunkSize, n-ci*opt.ChunkSize), opt)
+	})
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("sampling: %w", err)
+			return nil, err
 		}
-		tensors.MustConstFlatData(out, func(u []float32) {
-			parallelFor(0, m, func(i int) {
-				buf := make([]float64, S)
-				li := start + i
-				dst := post.Samples[li*S*D : (li+1)*S*D]
-				src := u[i*S*D : (i+1)*S*D]
-				for k, v := range src {
-					x := c.Transform.Inverse(k%D, float64(v))
-					if math.IsNaN(x) || math.IsInf(x, 0) {
-						x = math.NaN()
-					}
-					dst[k] = float32(x)
-				}
-				post.Summaries[li] = make([]diagnostics.Summary, D)
-				for d := 0; d < D; d++ {
-					for s := 0; s < S; s++ {
-						buf[s] = float64(dst[s*D+d])
-					}
-					post.Summaries[li][d] = diagnostics.Summarize(buf)
-				}
-			})
-		})
-		out.FinalizeAll()
-		imgT.FinalizeAll()
-		noiseT.FinalizeAll()
 	}
 	return post, nil
+}
+
+// sampleChunk prepares lenses start..start+m-1, samples them in one graph
+// call and fills their rows of post.
+func (e *Estimator) sampleChunk(post *Posterior, images []float32, start, m int, opt PosteriorOptions) error {
+	c := e.card
+	nb := len(c.Bands)
+	per := nb * c.NX * c.NY
+	S, D := post.S, post.D
+	// Preparation and noise, lens by lens in parallel: each lens's
+	// values depend on that lens alone.
+	prepared := make([]float32, m*per)
+	noise := make([]float32, m*S*D)
+	errs := make([]error, m)
+	parallelFor(0, m, func(i int) {
+		_, errs[i] = c.Prep.Apply(images[(start+i)*per:(start+i+1)*per], c.NX, c.NY, prepared[i*per:(i+1)*per:(i+1)*per])
+		r := rand.New(rand.NewPCG(opt.Seed, uint64(opt.First+start+i)+0x9e3779b9))
+		blk := noise[i*S*D : (i+1)*S*D]
+		if c.NoiseCalibration == nil {
+			for k := range blk {
+				blk[k] = float32(r.NormFloat64())
+			}
+		} else {
+			sc := c.NoiseCalibration.Scale
+			for k := range blk {
+				blk[k] = float32(sc[k%D] * r.NormFloat64())
+			}
+		}
+	})
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("lens %d: %w", opt.First+start+i, err)
+		}
+	}
+	imgT := tensors.FromFlatDataAndDimensions(prepared, m, c.NY, c.NX, nb)
+	noiseT := tensors.FromFlatDataAndDimensions(noise, m, S, D)
+	out, err := e.sampleExe.Call1(imgT, noiseT)
+	if err != nil {
+		return fmt.Errorf("sampling: %w", err)
+	}
+	tensors.MustConstFlatData(out, func(u []float32) {
+		parallelFor(0, m, func(i int) {
+			buf := make([]float64, S)
+			li := start + i
+			dst := post.Samples[li*S*D : (li+1)*S*D]
+			src := u[i*S*D : (i+1)*S*D]
+			for k, v := range src {
+				x := c.Transform.Inverse(k%D, float64(v))
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					x = math.NaN()
+				}
+				dst[k] = float32(x)
+			}
+			post.Summaries[li] = make([]diagnostics.Summary, D)
+			for d := 0; d < D; d++ {
+				for s := 0; s < S; s++ {
+					buf[s] = float64(dst[s*D+d])
+				}
+				post.Summaries[li][d] = diagnostics.Summarize(buf)
+			}
+		})
+	})
+	out.FinalizeAll()
+	imgT.FinalizeAll()
+	noiseT.FinalizeAll()
+	return nil
 }
