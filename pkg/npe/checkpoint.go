@@ -69,6 +69,11 @@ type DataInfo struct {
 	NTrain     int    `json:"n_train"`
 	NVal       int    `json:"n_val"`
 	OnTheFly   bool   `json:"on_the_fly,omitempty"`
+	// InitFrom is the model whose weights started this run (fine-tuning,
+	// TrainOptions.InitFrom), with the epochs it had trained; empty for a
+	// run from random weights.
+	InitFrom       string `json:"init_from,omitempty"`
+	InitFromEpochs string `json:"init_from_epochs,omitempty"`
 }
 
 // TrainState is the resumable progress of training.

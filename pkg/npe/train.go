@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,6 +65,14 @@ type TrainOptions struct {
 	// several host devices that share the same cores; ask for them
 	// explicitly, e.g. backend "xla:cpu,devices=2" with Devices 2).
 	Devices int
+	// InitFrom, if set, is the directory of a trained model whose
+	// best-validation weights start a new run instead of random ones
+	// (fine-tuning, e.g. on another preset or on fresh data with a new
+	// learning-rate schedule). The model must have the same mode, targets,
+	// embedding and flows, image preparation, parameter transform and image
+	// geometry as the card (CompatibleInit); its noise calibration is not
+	// carried over. Ignored when dir holds a run to resume.
+	InitFrom string
 }
 
 // Trainer state kept across calls.
@@ -91,6 +100,17 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 	if err := card.Transform.Validate(); err != nil {
 		return nil, err
 	}
+	// A fine-tuning run's starting model is checked before anything is
+	// written (a run to resume ignores it).
+	var from *Card
+	if _, err := os.Stat(filepath.Join(dir, cardFile)); opt.InitFrom != "" && errors.Is(err, os.ErrNotExist) {
+		if from, err = ReadCard(opt.InitFrom); err != nil {
+			return nil, fmt.Errorf("initial weights: %w", err)
+		}
+		if err := CompatibleInit(from, &card); err != nil {
+			return nil, fmt.Errorf("initial weights from %s: %w", opt.InitFrom, err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating model directory: %w", err)
 	}
@@ -113,7 +133,9 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 		if err := loadWeights(run.store, ck, false); err != nil {
 			return nil, fmt.Errorf("resuming from %s: %w", dir, err)
 		}
+		initFrom, initEpochs := prev.Data.InitFrom, prev.Data.InitFromEpochs
 		prev.Data = card.Data
+		prev.Data.InitFrom, prev.Data.InitFromEpochs = initFrom, initEpochs
 		card = *prev
 	} else if _, statErr := os.Stat(filepath.Join(dir, cardFile)); statErr == nil {
 		return nil, err // a card exists but is unreadable
@@ -121,6 +143,12 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 		card.Format = 1
 		card.Version = version.Version
 		card.State = TrainState{BestValLoss: math.Inf(1), BestEpoch: -1}
+		if from != nil {
+			if err := loadWeights(run.store, filepath.Join(opt.InitFrom, weightsFile), true); err != nil {
+				return nil, fmt.Errorf("initial weights: %w", err)
+			}
+			card.Data.InitFrom, card.Data.InitFromEpochs = opt.InitFrom, from.EpochsText()
+		}
 	}
 	devices, err := chooseDevices(b, card.Config.BatchSize, opt.Devices)
 	if err != nil {
@@ -412,6 +440,46 @@ func setLearningRate(s *model.Store, lr float64) error {
 		return nil // created by the first step's graph
 	}
 	return v.SetValue(tensors.FromScalar(float32(lr)))
+}
+
+// CompatibleInit reports why a trained model's weights cannot start
+// training of card (nil when they can): the networks (mode, targets,
+// embedding, flows), the image preparation, the parameter transform and
+// the image geometry must be the same, so that the weights mean the same
+// thing in the new run. A model still training is refused: only its
+// best-validation weights would be used, which may not be what was meant.
+func CompatibleInit(from, card *Card) error {
+	a, b := from.Config, card.Config
+	// The flows' seed only seeds initial values, which the weights replace.
+	fa, fb := a.Flow, b.Flow
+	fa.Seed, fb.Seed = 0, 0
+	switch {
+	case !from.State.Done:
+		return errors.New("the model has not finished training")
+	case a.Mode != b.Mode:
+		return fmt.Errorf("mode %s, the new run's is %s", a.Mode, b.Mode)
+	case !slices.Equal(a.Targets, b.Targets):
+		return fmt.Errorf("targets %v, the new run's are %v", a.Targets, b.Targets)
+	case from.NX != card.NX || from.NY != card.NY || !slices.Equal(from.Bands, card.Bands):
+		return fmt.Errorf("images %dx%d %v, the new run's are %dx%d %v", from.NX, from.NY, from.Bands, card.NX, card.NY, card.Bands)
+	}
+	for _, c := range []struct {
+		what string
+		x, y any
+	}{{"embedding", a.Embedding, b.Embedding}, {"flows", fa, fb}, {"image preparation", from.Prep, card.Prep}, {"parameter transform", from.Transform, card.Transform}} {
+		jx, err := jsonString(c.x)
+		if err != nil {
+			return err
+		}
+		jy, err := jsonString(c.y)
+		if err != nil {
+			return err
+		}
+		if jx != jy {
+			return fmt.Errorf("its %s differs from the new run's: %s vs %s", c.what, jx, jy)
+		}
+	}
+	return nil
 }
 
 func sameArchitecture(a, b Config) bool {

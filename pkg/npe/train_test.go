@@ -200,3 +200,88 @@ func TestLoadErrors(t *testing.T) {
 	})
 	_ = simulate.Targets
 }
+
+// TestTrainInit: a run started from a trained model's weights (fine-tuning)
+// begins where that model ended -- with a learning rate too small to move
+// the weights, its first validation loss is the model's own best and its
+// posteriors are the model's -- records where it started, and a model
+// whose networks, preparation or transform differ is refused before
+// anything is written.
+func TestTrainInit(t *testing.T) {
+	withTimeout(t, 5*time.Minute, func() {
+		f := newFixture(t, ModeMarginal)
+		f.card.Config.Epochs = 2
+		base := filepath.Join(t.TempDir(), "base")
+		src, err := Train(context.Background(), base, f.card, f.trainSrc, f.valSrc, TrainOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		ft := f.card
+		ft.Config.Epochs = 1
+		ft.Config.LearningRate, ft.Config.MinLearningRate = 1e-12, 1e-12
+		ft.Config.Seed, ft.Config.Flow.Seed = 7, 7 // initial values are replaced anyway
+		dir := filepath.Join(t.TempDir(), "ft")
+		got, err := Train(context.Background(), dir, ft, f.trainSrc, f.valSrc, TrainOptions{InitFrom: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v0, best := got.State.History[0].ValLoss, src.State.BestValLoss
+		if math.Abs(v0-best) > 1e-4*math.Max(1, math.Abs(best)) {
+			t.Errorf("fine-tuning run's first validation loss %.6f, the initial model's best %.6f", v0, best)
+		}
+		if got.Data.InitFrom != base || got.Data.InitFromEpochs != "2" {
+			t.Errorf("provenance %q / %q", got.Data.InitFrom, got.Data.InitFromEpochs)
+		}
+		a, err := Load(base, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Load(dir, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, _ := dataset.Open(f.card.Data.Train)
+		defer ds.Close()
+		imgs, _ := ds.ReadImages(0, 4, nil)
+		pa, err := a.Posterior(imgs, 4, PosteriorOptions{Samples: 100, Seed: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := b.Posterior(imgs, 4, PosteriorOptions{Samples: 100, Seed: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range pa.Samples {
+			if math.Abs(float64(pa.Samples[k]-pb.Samples[k])) > 1e-4*math.Max(1, math.Abs(float64(pa.Samples[k]))) {
+				t.Fatalf("sample %d: initial model %g, fine-tuned with lr 1e-12 %g", k, pa.Samples[k], pb.Samples[k])
+			}
+		}
+
+		// Refusals: nothing is written.
+		for name, mod := range map[string]func(c *Card){
+			"targets":   func(c *Card) { c.Config.Targets = c.Config.Targets[:2] },
+			"embedding": func(c *Card) { c.Config.Embedding.EmbedDim++ },
+			"flows":     func(c *Card) { c.Config.Flow.Hidden++ },
+			"prep":      func(c *Card) { c.Prep.Softening *= 2 },
+			"transform": func(c *Card) {
+				c.Transform.Params = append([]ParamSpec{}, c.Transform.Params...)
+				c.Transform.Params[0].Std *= 2
+			},
+		} {
+			c := f.card
+			mod(&c)
+			out := filepath.Join(t.TempDir(), "refused")
+			_, err := Train(context.Background(), out, c, f.trainSrc, f.valSrc, TrainOptions{InitFrom: base})
+			if err == nil || !strings.Contains(err.Error(), base) {
+				t.Errorf("%s differs: error %v", name, err)
+			}
+			if _, statErr := os.Stat(out); statErr == nil {
+				t.Errorf("%s differs: %s was created", name, out)
+			}
+		}
+		if _, err := Train(context.Background(), filepath.Join(t.TempDir(), "x"), f.card, f.trainSrc, f.valSrc, TrainOptions{InitFrom: filepath.Join(t.TempDir(), "none")}); err == nil {
+			t.Error("a missing initial model was accepted")
+		}
+	})
+}

@@ -47,6 +47,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "no progress output")
 	targets := fs.String("targets", "", "comma-separated parameter columns to model (default THETA_E,Z_LENS,SIGMA_V,Z_SOURCE)")
 	augment := fs.String("augment", "", "training augmentation: d4 (the 8 rotations and flips of the pixel grid; default) or none")
+	initFrom := fs.String("init", "", "start from the weights of this trained model (fine-tuning): its architecture, image preparation and\nparameter transform are used; flags and --config set the training choices (epochs, --lr, ...)")
 	cfgFile := fs.String("config", "", "JSON file with the model and training configuration (npe.Config; fields it omits keep their defaults;\nflags given on the command line override it)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -71,6 +72,16 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return usagef("--augment must be d4 or none, got %q", *augment)
 	}
 	cfg := npe.DefaultConfig(*mode)
+	var from *npe.Card
+	if *initFrom != "" {
+		if from, err = npe.ReadCard(*initFrom); err != nil {
+			return fmt.Errorf("--init: %w", err)
+		}
+		if set["mode"] && *mode != from.Config.Mode {
+			return usagef("--mode %s, but --init %s is a %s model", *mode, *initFrom, from.Config.Mode)
+		}
+		cfg = from.Config
+	}
 	if *cfgFile != "" {
 		if cfg, err = readTrainConfig(*cfgFile, cfg); err != nil {
 			return err
@@ -79,11 +90,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			cfg.Mode = *mode
 		}
 	}
-	if set["seed"] || *cfgFile == "" {
+	if set["seed"] || (*cfgFile == "" && from == nil) {
 		cfg.Seed = *seed
 		cfg.Flow.Seed = *seed
 	}
-	if set["val-fraction"] || *cfgFile == "" {
+	if set["val-fraction"] || (*cfgFile == "" && from == nil) {
 		cfg.ValFraction = *valFrac
 	}
 	if *targets != "" {
@@ -129,6 +140,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: preset %q of the dataset: %w", *data, m.Preset, err)
 	}
 	pc := prep.NewConfig(p)
+	if from != nil {
+		// The weights were trained on images prepared this way.
+		pc = from.Prep
+	}
 	if err := pc.CheckBands(m.Bands, *data); err != nil {
 		return err
 	}
@@ -179,6 +194,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *data, err)
 	}
+	if from != nil {
+		// The flows' outputs are in the initial model's parameter space.
+		tr = from.Transform
+	}
 	valSrc, err := npe.NewFITSSource(valDS, valPath, valRows, pc, tr, cfg.BatchSize, 2048, cfg.Seed+1)
 	if err != nil {
 		return err
@@ -215,7 +234,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opts := npe.TrainOptions{Backend: *backend, ProgressEvery: 20, Devices: *devices}
+	opts := npe.TrainOptions{Backend: *backend, ProgressEvery: 20, Devices: *devices, InitFrom: *initFrom}
 	if !*quiet {
 		fmt.Fprintf(stderr, "training %s model (%s) on %d lenses, validating on %d; writing %s\n", cfg.Mode, version.Version, info.NTrain, info.NVal, *out)
 		tty := isTerminal(stderr)

@@ -116,6 +116,25 @@ func TestTrainConfig(t *testing.T) {
 	if code, _, errs := runCLI(t, "train", "--data", data, "--config", cfg, "--mode", "marginal", "--epochs", "1", "--targets", "THETA_E,Z_SOURCE", "--out", marg, "--quiet"); code != 0 {
 		t.Fatalf("train marginal: %s", errs)
 	}
+	// --init: a fine-tuning run takes the model's architecture (no --config
+	// here), records where it started; a mode or targets that differ are
+	// refused.
+	ft := filepath.Join(dir, "ft")
+	if code, _, errs := runCLI(t, "train", "--data", data, "--init", marg, "--epochs", "1", "--lr", "1e-4", "--out", ft, "--quiet"); code != 0 {
+		t.Fatalf("train --init: %s", errs)
+	}
+	if card, err := os.ReadFile(filepath.Join(ft, "model.json")); err != nil || !strings.Contains(string(card), `"init_from": "`+marg) || !strings.Contains(string(card), `"StemChannels": 6`) {
+		t.Errorf("fine-tuned model's card (%v):\n%s", err, card)
+	}
+	if code, _, errs := runCLI(t, "train", "--data", data, "--init", marg, "--mode", "joint", "--out", filepath.Join(dir, "ft2"), "--quiet"); code != 2 || !strings.Contains(errs, "marginal") {
+		t.Errorf("--init with another mode: exit %d, %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "train", "--data", data, "--init", marg, "--targets", "THETA_E", "--out", filepath.Join(dir, "ft3"), "--quiet"); code == 0 || !strings.Contains(errs, "targets") {
+		t.Errorf("--init with other targets: exit %d, %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ft3")); err == nil {
+		t.Error("a refused --init run created its directory")
+	}
 	if code, _, errs := runCLI(t, "combine", "--out", filepath.Join(dir, "c1"), model+":THETA_E"); code == 0 || !strings.Contains(errs, "joint") {
 		t.Errorf("combining a joint model: exit %d, %s", code, errs)
 	}
