@@ -56,6 +56,10 @@ type Card struct {
 	// NoiseCalibration, when set, scales the base noise of each parameter's
 	// flow at sampling time (Calibrate; marginal mode only).
 	NoiseCalibration *NoiseCalibration `json:"noise_calibration,omitempty"`
+	// Views is the number of symmetries of the pixel grid the posterior is
+	// averaged over at sampling time (views.go; 0 or 1: none). Calibrate
+	// sets it.
+	Views int `json:"views,omitempty"`
 	// Metrics holds held-out results written by evaluate (optional).
 	Metrics map[string]any `json:"metrics,omitempty"`
 }

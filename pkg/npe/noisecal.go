@@ -27,6 +27,8 @@ type NoiseCalibration struct {
 	Data    string `json:"data"`
 	N       int    `json:"n"`
 	Samples int    `json:"samples"`
+	// Views is the number of views the posteriors averaged over (Card.Views).
+	Views int `json:"views,omitempty"`
 }
 
 // Noise-scale limits: a correction beyond them means the model is wrong in
@@ -102,7 +104,8 @@ func FitNoiseScale(post *Posterior, truth []float64, seed uint64) ([]float64, er
 // Calibrate fits the noise scale of the marginal model in dir on post (its
 // posteriors, drawn with the model's current calibration, for the lenses
 // with the given truths from the dataset named data) and stores the product
-// of the current and the fitted scales in dir/model.json (atomically). It
+// of the current and the fitted scales in dir/model.json (atomically),
+// with the number of views post was drawn with as the model's Views. It
 // refuses joint models and corrections outside [0.5, 2] (the card is left
 // as it was).
 func Calibrate(dir string, post *Posterior, truth []float64, data string, seed uint64) (*Card, error) {
@@ -120,7 +123,7 @@ func Calibrate(dir string, post *Posterior, truth []float64, data string, seed u
 	if err != nil {
 		return nil, err
 	}
-	nc := &NoiseCalibration{Scale: make([]float64, len(fit)), Data: data, N: post.N, Samples: post.S}
+	nc := &NoiseCalibration{Scale: make([]float64, len(fit)), Data: data, N: post.N, Samples: post.S, Views: post.Views}
 	for k, f := range fit {
 		nc.Scale[k] = c.noiseScale(k) * f
 	}
@@ -128,6 +131,7 @@ func Calibrate(dir string, post *Posterior, truth []float64, data string, seed u
 		return nil, fmt.Errorf("%s: %w (fitted factors %v): the model needs retraining, not a wider posterior", dir, err, fit)
 	}
 	c.NoiseCalibration = nc
+	c.Views = post.Views
 	if err := writeCard(dir, c); err != nil {
 		return nil, err
 	}

@@ -66,9 +66,17 @@ func TestCalibrateWidens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		views := 1 // the views the card should hold when sample loads it
 		sample := func() *Posterior {
 			est, err := Load(dir, "")
 			if err != nil {
+				t.Fatal(err)
+			}
+			if est.Views() != views {
+				t.Errorf("model loaded with %d views, its card says %d", est.Views(), views)
+			}
+			// calibrated as the posterior will be drawn: two views of each image
+			if err := est.SetViews(2); err != nil {
 				t.Fatal(err)
 			}
 			p, err := est.Posterior(imgs, n, PosteriorOptions{Samples: 300, Seed: 4})
@@ -93,14 +101,15 @@ func TestCalibrateWidens(t *testing.T) {
 			t.Fatal(err)
 		}
 		nc := card.NoiseCalibration
-		if nc == nil || nc.Data != "cal.fits" || nc.N != n || nc.Samples != 300 {
-			t.Fatalf("calibration %+v", nc)
+		if nc == nil || nc.Data != "cal.fits" || nc.N != n || nc.Samples != 300 || nc.Views != 2 || card.Views != 2 {
+			t.Fatalf("calibration %+v, views %d", nc, card.Views)
 		}
 		for d, s := range nc.Scale {
 			if !(s > 1.2 && s < 2) {
 				t.Errorf("parameter %d: fitted scale %.3f for truths 1.6 half-widths away", d, s)
 			}
 		}
+		views = 2
 		after := sample()
 		for i := 0; i < n; i++ {
 			for d := 0; d < 4; d++ {

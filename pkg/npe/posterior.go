@@ -24,6 +24,7 @@ type Estimator struct {
 	backend   compute.Backend
 	store     *model.Store
 	sampleExe *model.Exec
+	views     []int // symmetry indices of the views (views.go)
 	mu        sync.Mutex
 }
 
@@ -39,6 +40,9 @@ func Load(dir, backend string) (*Estimator, error) {
 		return nil, err
 	}
 	e := &Estimator{card: card, dir: dir, backend: b, store: model.NewStore()}
+	if e.views, err = viewSymmetries(card.Views, card.NY, card.NX); err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
 	if err := loadWeights(e.store, filepath.Join(dir, weightsFile), true); err != nil {
 		return nil, fmt.Errorf("loading model %s: %w", dir, err)
 	}
@@ -67,6 +71,9 @@ type Posterior struct {
 	Samples []float32
 	// Summaries are per lens and parameter, [N][D].
 	Summaries [][]diagnostics.Summary
+	// Views is the number of views of each image the samples were drawn
+	// from (Estimator.SetViews).
+	Views int
 }
 
 // Sample returns sample s of lens i, parameter d.
@@ -77,7 +84,7 @@ type PosteriorOptions struct {
 	Samples   int    // per lens (default 1000)
 	Seed      uint64 // noise seed; lens i's noise depends on (Seed, first+i) only
 	First     int    // global index of the first lens (for reproducible chunking)
-	ChunkSize int    // lenses per graph call (default 125)
+	ChunkSize int    // lenses per graph call (default 125 / views)
 }
 
 // Posterior draws samples for n raw cutouts: images holds n lenses, each
@@ -97,10 +104,10 @@ func (e *Estimator) Posterior(images []float32, n int, opt PosteriorOptions) (*P
 		opt.Samples = 1000
 	}
 	if opt.ChunkSize <= 0 {
-		opt.ChunkSize = 125
+		opt.ChunkSize = max(1, 125/len(e.views))
 	}
 	D := c.Transform.Dim()
-	post := &Posterior{Names: c.Transform.Names(), N: n, S: opt.Samples, D: D,
+	post := &Posterior{Names: c.Transform.Names(), N: n, S: opt.Samples, D: D, Views: len(e.views),
 		Samples: make([]float32, n*opt.Samples*D), Summaries: make([][]diagnostics.Summary, n)}
 	for _, p := range c.Transform.Params {
 		post.Units = append(post.Units, p.Unit)
@@ -129,23 +136,28 @@ func (e *Estimator) sampleChunk(post *Posterior, images []float32, start, m int,
 	nb := len(c.Bands)
 	per := nb * c.NX * c.NY
 	S, D := post.S, post.D
+	// With V views, image row v*m+i of the graph call is view v of lens i
+	// and draws lens i's samples v*Sv .. (v+1)*Sv-1.
+	V := len(e.views)
+	Sv := (S + V - 1) / V
 	// Preparation and noise, lens by lens in parallel: each lens's
 	// values depend on that lens alone.
-	prepared := make([]float32, m*per)
-	noise := make([]float32, m*S*D)
+	prepared := make([]float32, V*m*per)
+	noise := make([]float32, V*m*Sv*D)
 	errs := make([]error, m)
 	parallelFor(0, m, func(i int) {
-		_, errs[i] = c.Prep.Apply(images[(start+i)*per:(start+i+1)*per], c.NX, c.NY, prepared[i*per:(i+1)*per:(i+1)*per])
+		img := prepared[i*per : (i+1)*per : (i+1)*per]
+		if _, errs[i] = c.Prep.Apply(images[(start+i)*per:(start+i+1)*per], c.NX, c.NY, img); errs[i] != nil {
+			return
+		}
+		for v := 1; v < V; v++ {
+			symmetry(prepared[(v*m+i)*per:(v*m+i+1)*per], img, c.NY, c.NX, nb, e.views[v])
+		}
 		r := rand.New(rand.NewPCG(opt.Seed, uint64(opt.First+start+i)+0x9e3779b9))
-		blk := noise[i*S*D : (i+1)*S*D]
-		if c.NoiseCalibration == nil {
+		for s := range V * Sv {
+			blk := noise[((s/Sv*m+i)*Sv+s%Sv)*D:][:D]
 			for k := range blk {
-				blk[k] = float32(r.NormFloat64())
-			}
-		} else {
-			sc := c.NoiseCalibration.Scale
-			for k := range blk {
-				blk[k] = float32(sc[k%D] * r.NormFloat64())
+				blk[k] = float32(c.noiseScale(k) * r.NormFloat64())
 			}
 		}
 	})
@@ -154,8 +166,8 @@ func (e *Estimator) sampleChunk(post *Posterior, images []float32, start, m int,
 			return fmt.Errorf("lens %d: %w", opt.First+start+i, err)
 		}
 	}
-	imgT := tensors.FromFlatDataAndDimensions(prepared, m, c.NY, c.NX, nb)
-	noiseT := tensors.FromFlatDataAndDimensions(noise, m, S, D)
+	imgT := tensors.FromFlatDataAndDimensions(prepared, V*m, c.NY, c.NX, nb)
+	noiseT := tensors.FromFlatDataAndDimensions(noise, V*m, Sv, D)
 	out, err := e.sampleExe.Call1(imgT, noiseT)
 	if err != nil {
 		return fmt.Errorf("sampling: %w", err)
@@ -165,8 +177,9 @@ func (e *Estimator) sampleChunk(post *Posterior, images []float32, start, m int,
 			buf := make([]float64, S)
 			li := start + i
 			dst := post.Samples[li*S*D : (li+1)*S*D]
-			src := u[i*S*D : (i+1)*S*D]
-			for k, v := range src {
+			for k := range dst {
+				s := k / D
+				v := u[(((s/Sv)*m+i)*Sv+s%Sv)*D+k%D]
 				x := c.Transform.Inverse(k%D, float64(v))
 				if math.IsNaN(x) || math.IsInf(x, 0) {
 					x = math.NaN()

@@ -299,5 +299,9 @@ func widthCalibration(c *npe.Card) string {
 	for k, s := range nc.Scale {
 		parts[k] = fmt.Sprintf("%s %.3f", c.Config.Targets[k], s)
 	}
-	return fmt.Sprintf("base-noise scale %s, fitted on %s (%d lenses, %d samples each)", strings.Join(parts, ", "), nc.Data, nc.N, nc.Samples)
+	views := ""
+	if nc.Views > 1 {
+		views = fmt.Sprintf(", %d views", nc.Views)
+	}
+	return fmt.Sprintf("base-noise scale %s, fitted on %s (%d lenses, %d samples each%s)", strings.Join(parts, ", "), nc.Data, nc.N, nc.Samples, views)
 }

@@ -228,6 +228,9 @@ func (r *Report) Header() string {
 	o := r.Options
 	s := fmt.Sprintf("model %s (%s mode) on %s: %d test lenses (%d to %d), %d posterior samples each, seed %d",
 		o.Model, r.Card.Config.Mode, o.Data, r.Posterior.N, o.First, o.First+r.Posterior.N-1, r.Posterior.S, o.Seed)
+	if v := r.Posterior.Views; v > 1 {
+		s += fmt.Sprintf(", averaged over %d rotations/flips of each image", v)
+	}
 	if r.SampleSeconds > 0 {
 		s += fmt.Sprintf("; sampled in %.1f s (%.0f lenses/s)", r.SampleSeconds, float64(r.Posterior.N)/r.SampleSeconds)
 	}

@@ -112,7 +112,7 @@ func runBenchmark(args []string, stdout, stderr io.Writer) error {
 		}
 		for mi, m := range mds {
 			fmt.Fprintf(stderr, "inference %s on %s\n", m, b)
-			est, ds, err := loadForInference(filepath.Join(*models, "delve-seed-"+m), testData, b)
+			est, ds, err := loadForInference(filepath.Join(*models, "delve-seed-"+m), testData, b, 0)
 			if err != nil {
 				return err
 			}

@@ -54,7 +54,7 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 	if err := mf.check(pos); err != nil {
 		return err
 	}
-	est, ds, err := loadForInference(*mf.model, *mf.data, *mf.backend)
+	est, ds, err := loadForInference(*mf.model, *mf.data, *mf.backend, *mf.views)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "model %s calibrated on %s (%d lenses, %d samples each): base-noise scale per parameter\n", *mf.model, *mf.data, cnt, *mf.samples)
+	fmt.Fprintf(stdout, "model %s calibrated on %s (%d lenses, %d samples each%s): base-noise scale per parameter\n", *mf.model, *mf.data, cnt, *mf.samples, viewsText(post.Views))
 	for k, name := range card.Config.Targets {
 		fmt.Fprintf(stdout, "  %-9s %.3f -> %.3f\n", name, old[k], nc.NoiseCalibration.Scale[k])
 	}

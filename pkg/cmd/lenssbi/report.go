@@ -42,7 +42,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err := report.CheckDir(*out, *force); err != nil {
 		return err
 	}
-	est, ds, err := loadForInference(*modelDir, *data, *backend)
+	est, ds, err := loadForInference(*modelDir, *data, *backend, *mf.views)
 	if err != nil {
 		return err
 	}

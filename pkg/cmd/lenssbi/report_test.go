@@ -143,7 +143,7 @@ func TestReport(t *testing.T) {
 	}
 	// The library route (report.Build, as a notebook calls it) gives the
 	// same numbers as the command for the same seed.
-	est, ds, err := loadForInference(model, data, "")
+	est, ds, err := loadForInference(model, data, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -298,11 +298,17 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// loadForInference opens the model and the dataset and checks they agree.
-func loadForInference(modelDir, data, backend string) (*npe.Estimator, *dataset.Dataset, error) {
+// loadForInference opens the model and the dataset and checks they agree;
+// views > 0 sets the posterior's views (npe.Estimator.SetViews).
+func loadForInference(modelDir, data, backend string, views int) (*npe.Estimator, *dataset.Dataset, error) {
 	est, err := npe.Load(modelDir, backend)
 	if err != nil {
 		return nil, nil, err
+	}
+	if views != 0 {
+		if err := est.SetViews(views); err != nil {
+			return nil, nil, usageError{err.Error()}
+		}
 	}
 	ds, err := dataset.Open(data)
 	if err != nil {
@@ -342,7 +348,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*out); err == nil && !*force {
 		return fmt.Errorf("%s exists; use --force to overwrite it", *out)
 	}
-	est, ds, err := loadForInference(*modelDir, *data, *backend)
+	est, ds, err := loadForInference(*modelDir, *data, *backend, *mf.views)
 	if err != nil {
 		return err
 	}
@@ -424,7 +430,7 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 	if err := mf.check(pos); err != nil {
 		return err
 	}
-	est, ds, err := loadForInference(*modelDir, *data, *backend)
+	est, ds, err := loadForInference(*modelDir, *data, *backend, *mf.views)
 	if err != nil {
 		return err
 	}
@@ -439,10 +445,10 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	el := time.Since(t0)
-	header := fmt.Sprintf("model %s (%s mode) on %s: %d lenses, %d samples each, %.1fs (%.0f lenses/s)",
-		*modelDir, est.Card().Config.Mode, *data, cnt, *samples, el.Seconds(), float64(cnt)/el.Seconds())
+	header := fmt.Sprintf("model %s (%s mode) on %s: %d lenses, %d samples each%s, %.1fs (%.0f lenses/s)",
+		*modelDir, est.Card().Config.Mode, *data, cnt, *samples, viewsText(post.Views), el.Seconds(), float64(cnt)/el.Seconds())
 	fmt.Fprintf(stdout, "%s\n\n", header)
-	results := map[string]any{"data": *data, "lenses": cnt, "samples": *samples, "seconds": el.Seconds(),
+	results := map[string]any{"data": *data, "lenses": cnt, "samples": *samples, "views": post.Views, "seconds": el.Seconds(),
 		"precision_interval": diagnostics.PrecisionInterval}
 	rep, err := report.Evaluate(est.Card(), post, ds, report.Options{Seed: *seed, Model: *modelDir, Data: *data})
 	if err != nil {
@@ -520,8 +526,14 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 			st.Seconds, st.Machine, st.Backend, onDevices, st.ImagesPerSec, st.BestValLoss, st.BestEpoch)
 	}
 	if nc := c.NoiseCalibration; nc != nil {
-		fmt.Fprintf(&b, "- Posterior widths calibrated (`lenssbi calibrate`) on %s (%d lenses, %d samples each): base-noise scale %s\n",
-			nc.Data, nc.N, nc.Samples, noiseScales(c))
+		fmt.Fprintf(&b, "- Posterior widths calibrated (`lenssbi calibrate`) on %s (%d lenses, %d samples each%s): base-noise scale %s\n",
+			nc.Data, nc.N, nc.Samples, viewsText(nc.Views), noiseScales(c))
+	}
+	if c.Views > 1 {
+		fmt.Fprintf(&b, "- Symmetrised posterior: the mixture of the posteriors of %d rotations/flips of each image (`--views`)\n", c.Views)
+	}
+	if c.Data.InitFrom != "" {
+		fmt.Fprintf(&b, "- Fine-tuned (`train --init`) from %s (%s epochs)\n", c.Data.InitFrom, c.Data.InitFromEpochs)
 	}
 	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s\n\n```\n%s```\n\n", c.Version, header, table)
 	b.WriteString("Median precision: 1 - (68% central interval half-width) / |median|; median fractional deviation: |median - truth| / |truth|; R^2 of the posterior medians against the truths. Regenerate with `lenssbi evaluate --model DIR --data TEST.fits --record`.\n")
@@ -535,7 +547,7 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 // modelFlags are the flags shared by the commands that run a model on a dataset.
 type modelFlags struct {
 	model, data, backend *string
-	samples, n           *int
+	samples, n, views    *int
 	seed                 *uint64
 }
 
@@ -549,6 +561,8 @@ func (mf modelFlags) check(pos []string) error {
 		return usagef("--model and --data are required")
 	case *mf.samples <= 0 || *mf.n < 0:
 		return usagef("--samples must be > 0 and --n >= 0")
+	case *mf.views < 0:
+		return usagef("--views must be 1, 2, 4 or 8")
 	}
 	return nil
 }
@@ -561,7 +575,17 @@ func addModelFlags(fs *flag.FlagSet, dataHelp string) modelFlags {
 		n:       fs.Int("n", 0, "number of lenses (default: all)"),
 		seed:    fs.Uint64("seed", 1, "sampling seed"),
 		backend: fs.String("backend", "", "compute backend: go (default), xla, xla:cpu, xla:cuda"),
+		views:   fs.Int("views", 0, "average the posterior over 1, 2, 4 or 8 rotations/flips of each image (default: the model's)"),
 	}
+}
+
+// viewsText is ", N views" for a posterior averaged over N > 1 views of
+// each image, "" otherwise.
+func viewsText(v int) string {
+	if v > 1 {
+		return fmt.Sprintf(", %d views", v)
+	}
+	return ""
 }
 
 // noiseScales lists a calibrated model's base-noise scales, "THETA_E 1.08, ...".

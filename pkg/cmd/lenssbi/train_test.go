@@ -144,6 +144,12 @@ func TestTrainConfig(t *testing.T) {
 	if code, out, errs := runCLI(t, "evaluate", "--model", filepath.Join(dir, "c2"), "--data", data, "--samples", "20", "--n", "16"); code != 0 || !strings.Contains(out, "z_s") {
 		t.Errorf("evaluate of a combined model: exit %d\n%s%s", code, out, errs)
 	}
+	if code, out, errs := runCLI(t, "evaluate", "--model", filepath.Join(dir, "c2"), "--data", data, "--samples", "20", "--n", "16", "--views", "4"); code != 0 || !strings.Contains(out, "4 views") {
+		t.Errorf("evaluate --views 4: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "evaluate", "--model", filepath.Join(dir, "c2"), "--data", data, "--views", "3"); code != 2 || !strings.Contains(errs, "3 views") {
+		t.Errorf("evaluate --views 3: exit %d, %s", code, errs)
+	}
 	if code, _, errs := runCLI(t, "calibrate", "--model", model, "--data", data, "--samples", "20"); code == 0 || !strings.Contains(errs, "joint") {
 		t.Errorf("calibrating a joint model: exit %d, %s", code, errs)
 	}
