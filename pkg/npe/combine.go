@@ -195,15 +195,28 @@ func componentList(cs []Component) string {
 	return b.String()
 }
 
-// EpochsText describes how long the model trained: "32", or for a combined
-// model each network's epochs, "THETA_E 100, Z_LENS 32, ...".
+// EpochsText describes how long the model trained: "32", for a model
+// fine-tuned from another "100 + 40", and for a combined model each
+// network's epochs, "THETA_E 100 + 40, Z_LENS 32, ...".
 func (c *Card) EpochsText() string {
 	if len(c.Components) == 0 {
-		return fmt.Sprint(c.State.Epoch)
+		return epochsWithInit(c.State.Epoch, c.Data)
 	}
 	parts := make([]string, len(c.Components))
 	for i, p := range c.Components {
-		parts[i] = fmt.Sprintf("%s %d", p.Target, p.Epochs)
+		parts[i] = fmt.Sprintf("%s %s", p.Target, epochsWithInit(p.Epochs, p.Data))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// epochsWithInit is n epochs, preceded by the initial model's when the run
+// was a fine-tuning one.
+func epochsWithInit(n int, d DataInfo) string {
+	switch {
+	case d.InitFromEpochs == "":
+		return fmt.Sprint(n)
+	case strings.Contains(d.InitFromEpochs, ","):
+		return fmt.Sprintf("(%s) + %d", d.InitFromEpochs, n)
+	}
+	return fmt.Sprintf("%s + %d", d.InitFromEpochs, n)
 }

@@ -511,8 +511,12 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 		fmt.Fprintf(&b, "- Networks trained separately and combined (`lenssbi combine`), batch %d, Adam lr %g with cosine decay, clip norm %g:\n",
 			c.Config.BatchSize, c.Config.LearningRate, c.Config.ClipNorm)
 		for _, p := range c.Components {
-			fmt.Fprintf(&b, "  - %s from %s: %d epochs, %.0f s on %s (%s backend; the whole source model's time), source best validation loss %.4f; data %s (preset %s, seed %d)\n",
-				p.Target, p.From, p.Epochs, p.Seconds, p.Machine, p.Backend, p.BestValLoss, p.Data.Train, p.Data.Preset, p.Data.Seed)
+			fine := ""
+			if p.Data.InitFrom != "" {
+				fine = fmt.Sprintf(", fine-tuned from %s (%s epochs; its time not included)", p.Data.InitFrom, p.Data.InitFromEpochs)
+			}
+			fmt.Fprintf(&b, "  - %s from %s: %d epochs%s, %.0f s on %s (%s backend; the whole source model's time), source best validation loss %.4f; data %s (preset %s, seed %d)\n",
+				p.Target, p.From, p.Epochs, fine, p.Seconds, p.Machine, p.Backend, p.BestValLoss, p.Data.Train, p.Data.Preset, p.Data.Seed)
 		}
 		fmt.Fprintf(&b, "- Training time: %.0f s in all\n", st.Seconds)
 	} else {
