@@ -101,9 +101,6 @@ func Combine(dst string, parts []Part) (*Card, error) {
 		} else if err := compatible(out, c, p.Dir); err != nil {
 			return nil, err
 		}
-		if !slices.ContainsFunc(out.Components, func(x Component) bool { return x.From == p.Dir }) {
-			out.State.Seconds += c.State.Seconds // once per model, whatever it gives
-		}
 		src := model.NewStore()
 		if err := loadWeights(src, filepath.Join(p.Dir, weightsFile), true); err != nil {
 			return nil, fmt.Errorf("npe: combine: %w", err)
@@ -139,9 +136,21 @@ func Combine(dst string, parts []Part) (*Card, error) {
 			}
 			out.Config.Targets = append(out.Config.Targets, t)
 			out.Transform.Params = append(out.Transform.Params, c.Transform.Params[k])
-			out.Components = append(out.Components, Component{Target: t, From: p.Dir, Epochs: c.State.Epoch,
-				Seconds: c.State.Seconds, BestValLoss: c.State.BestValLoss, Backend: c.State.Backend, Machine: c.State.Machine, Data: c.Data})
-			out.State.Epoch = max(out.State.Epoch, c.State.Epoch)
+			comp := Component{Target: t, From: p.Dir, Epochs: c.State.Epoch,
+				Seconds: c.State.Seconds, BestValLoss: c.State.BestValLoss, Backend: c.State.Backend, Machine: c.State.Machine, Data: c.Data}
+			if i := slices.IndexFunc(c.Components, func(x Component) bool { return x.Target == t }); i >= 0 {
+				comp = c.Components[i] // a combined model's network: where it was trained
+			}
+			out.Components = append(out.Components, comp)
+			out.State.Epoch = max(out.State.Epoch, comp.Epochs)
+		}
+	}
+	// Training time: each source model's once, whatever it gives.
+	counted := map[string]bool{}
+	for _, x := range out.Components {
+		if !counted[x.From] {
+			counted[x.From] = true
+			out.State.Seconds += x.Seconds
 		}
 	}
 	out.State.StopReason = "combined from " + componentList(out.Components)

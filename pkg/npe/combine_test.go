@@ -70,6 +70,18 @@ func TestCombine(t *testing.T) {
 		if got := card.EpochsText(); got != "THETA_E 2, Z_LENS 1, SIGMA_V 1, Z_SOURCE 1" {
 			t.Errorf("EpochsText %q", got)
 		}
+		// A network taken from a combined model keeps where it was trained,
+		// and each source model's time counts once.
+		again, err := Combine(filepath.Join(root, "again"), []Part{{Dir: dst, Targets: []string{"THETA_E", "Z_LENS"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := again.Components; len(c) != 2 || c[0] != card.Components[0] || c[1] != card.Components[1] {
+			t.Errorf("components taken from a combined model %+v, want %+v", c, card.Components[:2])
+		}
+		if want := card.Components[0].Seconds + card.Components[1].Seconds; math.Abs(again.State.Seconds-want) > 1e-9 || card.State.Seconds != want {
+			t.Errorf("training time %.3f s (combined model %.3f s), want %.3f s", again.State.Seconds, card.State.Seconds, want)
+		}
 
 		ds, err := dataset.Open(f.card.Data.Train)
 		if err != nil {
