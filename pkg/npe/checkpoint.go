@@ -78,6 +78,9 @@ type DataInfo struct {
 	// run from random weights.
 	InitFrom       string `json:"init_from,omitempty"`
 	InitFromEpochs string `json:"init_from_epochs,omitempty"`
+	// InitFromSeconds is the training time behind the initial weights
+	// (the starting model's, its own starting model's included).
+	InitFromSeconds float64 `json:"init_from_seconds,omitempty"`
 }
 
 // TrainState is the resumable progress of training.

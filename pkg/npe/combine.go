@@ -145,12 +145,13 @@ func Combine(dst string, parts []Part) (*Card, error) {
 			out.State.Epoch = max(out.State.Epoch, comp.Epochs)
 		}
 	}
-	// Training time: each source model's once, whatever it gives.
+	// Training time: each source model's once, whatever it gives, with the
+	// time behind its initial weights when it was fine-tuned.
 	counted := map[string]bool{}
 	for _, x := range out.Components {
 		if !counted[x.From] {
 			counted[x.From] = true
-			out.State.Seconds += x.Seconds
+			out.State.Seconds += x.Seconds + x.Data.InitFromSeconds
 		}
 	}
 	out.State.StopReason = "combined from " + componentList(out.Components)

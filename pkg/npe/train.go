@@ -148,6 +148,7 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 				return nil, fmt.Errorf("initial weights: %w", err)
 			}
 			card.Data.InitFrom, card.Data.InitFromEpochs = opt.InitFrom, from.EpochsText()
+			card.Data.InitFromSeconds = from.State.Seconds + from.Data.InitFromSeconds
 		}
 	}
 	devices, err := chooseDevices(b, card.Config.BatchSize, opt.Devices)

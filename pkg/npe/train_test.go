@@ -230,8 +230,8 @@ func TestTrainInit(t *testing.T) {
 		if math.Abs(v0-best) > 1e-4*math.Max(1, math.Abs(best)) {
 			t.Errorf("fine-tuning run's first validation loss %.6f, the initial model's best %.6f", v0, best)
 		}
-		if got.Data.InitFrom != base || got.Data.InitFromEpochs != "2" || got.EpochsText() != "2 + 1" {
-			t.Errorf("provenance %q / %q, epochs %q", got.Data.InitFrom, got.Data.InitFromEpochs, got.EpochsText())
+		if got.Data.InitFrom != base || got.Data.InitFromEpochs != "2" || got.EpochsText() != "2 + 1" || got.Data.InitFromSeconds != src.State.Seconds {
+			t.Errorf("provenance %q / %q / %g s (source %g s), epochs %q", got.Data.InitFrom, got.Data.InitFromEpochs, got.Data.InitFromSeconds, src.State.Seconds, got.EpochsText())
 		}
 		a, err := Load(base, "")
 		if err != nil {

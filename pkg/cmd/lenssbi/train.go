@@ -504,8 +504,12 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 	fmt.Fprintf(&b, "# Model %s\n\n", filepath.Base(dir))
 	fmt.Fprintf(&b, "- Mode: %s (%s)\n", c.Config.Mode, map[string]string{npe.ModeMarginal: "one embedding + 1-D spline flow per parameter, the reference setup", npe.ModeJoint: "one embedding + a joint 4-D spline flow"}[c.Config.Mode])
 	fmt.Fprintf(&b, "- Targets: %s\n", strings.Join(c.Config.Targets, ", "))
-	fmt.Fprintf(&b, "- Training data: %s (preset %s, seed %d), %d training and %d validation lenses, %dx%d pixels, bands %s\n",
-		c.Data.Train, c.Data.Preset, c.Data.Seed, c.Data.NTrain, c.Data.NVal, c.NX, c.NY, strings.Join(c.Bands, " "))
+	if len(c.Components) > 0 {
+		fmt.Fprintf(&b, "- Training data: per network (below), preset %s, %dx%d pixels, bands %s\n", c.Data.Preset, c.NX, c.NY, strings.Join(c.Bands, " "))
+	} else {
+		fmt.Fprintf(&b, "- Training data: %s (preset %s, seed %d), %d training and %d validation lenses, %dx%d pixels, bands %s\n",
+			c.Data.Train, c.Data.Preset, c.Data.Seed, c.Data.NTrain, c.Data.NVal, c.NX, c.NY, strings.Join(c.Bands, " "))
+	}
 	fmt.Fprintf(&b, "- Architecture: %s; asinh softening %g nanomaggies\n", c.Config.Summary(), c.Prep.Softening)
 	if len(c.Components) > 0 {
 		fmt.Fprintf(&b, "- Networks trained separately and combined (`lenssbi combine`), batch %d, Adam lr %g with cosine decay, clip norm %g:\n",
@@ -513,7 +517,7 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 		for _, p := range c.Components {
 			fine := ""
 			if p.Data.InitFrom != "" {
-				fine = fmt.Sprintf(", fine-tuned from %s (%s epochs; its time not included)", p.Data.InitFrom, p.Data.InitFromEpochs)
+				fine = fmt.Sprintf(", fine-tuned from %s (%s epochs, %.0f s before this run)", p.Data.InitFrom, p.Data.InitFromEpochs, p.Data.InitFromSeconds)
 			}
 			fmt.Fprintf(&b, "  - %s from %s: %d epochs%s, %.0f s on %s (%s backend; the whole source model's time), source best validation loss %.4f; data %s (preset %s, seed %d)\n",
 				p.Target, p.From, p.Epochs, fine, p.Seconds, p.Machine, p.Backend, p.BestValLoss, p.Data.Train, p.Data.Preset, p.Data.Seed)
@@ -536,8 +540,8 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 	if c.Views > 1 {
 		fmt.Fprintf(&b, "- Symmetrised posterior: the mixture of the posteriors of %d rotations/flips of each image (`--views`)\n", c.Views)
 	}
-	if c.Data.InitFrom != "" {
-		fmt.Fprintf(&b, "- Fine-tuned (`train --init`) from %s (%s epochs)\n", c.Data.InitFrom, c.Data.InitFromEpochs)
+	if c.Data.InitFrom != "" && len(c.Components) == 0 {
+		fmt.Fprintf(&b, "- Fine-tuned (`train --init`) from %s (%s epochs, %.0f s of training before this run)\n", c.Data.InitFrom, c.Data.InitFromEpochs, c.Data.InitFromSeconds)
 	}
 	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s\n\n```\n%s```\n\n", c.Version, header, table)
 	b.WriteString("Median precision: 1 - (68% central interval half-width) / |median|; median fractional deviation: |median - truth| / |truth|; R^2 of the posterior medians against the truths. Regenerate with `lenssbi evaluate --model DIR --data TEST.fits --record`.\n")
