@@ -133,9 +133,10 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 		if err := loadWeights(run.store, ck, false); err != nil {
 			return nil, fmt.Errorf("resuming from %s: %w", dir, err)
 		}
-		initFrom, initEpochs := prev.Data.InitFrom, prev.Data.InitFromEpochs
+		// The data may be named anew; where the weights started may not.
+		was := prev.Data
 		prev.Data = card.Data
-		prev.Data.InitFrom, prev.Data.InitFromEpochs = initFrom, initEpochs
+		prev.Data.InitFrom, prev.Data.InitFromEpochs, prev.Data.InitFromSeconds = was.InitFrom, was.InitFromEpochs, was.InitFromSeconds
 		card = *prev
 	} else if _, statErr := os.Stat(filepath.Join(dir, cardFile)); statErr == nil {
 		return nil, err // a card exists but is unreadable

@@ -218,11 +218,15 @@ func TestTrainInit(t *testing.T) {
 		}
 
 		ft := f.card
-		ft.Config.Epochs = 1
+		ft.Config.Epochs = 2
 		ft.Config.LearningRate, ft.Config.MinLearningRate = 1e-12, 1e-12
 		ft.Config.Seed, ft.Config.Flow.Seed = 7, 7 // initial values are replaced anyway
 		dir := filepath.Join(t.TempDir(), "ft")
-		got, err := Train(context.Background(), dir, ft, f.trainSrc, f.valSrc, TrainOptions{InitFrom: base})
+		if _, err := Train(context.Background(), dir, ft, f.trainSrc, f.valSrc, TrainOptions{InitFrom: base, MaxEpochs: 1}); err != nil {
+			t.Fatal(err)
+		}
+		// Resumed (without naming the initial model again): the provenance stays.
+		got, err := Train(context.Background(), dir, ft, f.trainSrc, f.valSrc, TrainOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +234,7 @@ func TestTrainInit(t *testing.T) {
 		if math.Abs(v0-best) > 1e-4*math.Max(1, math.Abs(best)) {
 			t.Errorf("fine-tuning run's first validation loss %.6f, the initial model's best %.6f", v0, best)
 		}
-		if got.Data.InitFrom != base || got.Data.InitFromEpochs != "2" || got.EpochsText() != "2 + 1" || got.Data.InitFromSeconds != src.State.Seconds {
+		if got.Data.InitFrom != base || got.Data.InitFromEpochs != "2" || got.EpochsText() != "2 + 2" || got.Data.InitFromSeconds != src.State.Seconds {
 			t.Errorf("provenance %q / %q / %g s (source %g s), epochs %q", got.Data.InitFrom, got.Data.InitFromEpochs, got.Data.InitFromSeconds, src.State.Seconds, got.EpochsText())
 		}
 		a, err := Load(base, "")
