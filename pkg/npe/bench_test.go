@@ -74,3 +74,31 @@ func BenchmarkFITSNext(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "images/s")
 }
+
+// BenchmarkSimSource measures training on the fly from the host's side:
+// simulating fresh delve-seed lenses and preparing them, in batches of 64
+// (what an accelerator waits for when the simulator cannot keep up).
+func BenchmarkSimSource(b *testing.B) {
+	p, err := survey.LoadPreset("delve-seed")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sim, err := simulate.New(simulate.DefaultConfig(p))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := Transform{Params: []ParamSpec{{Name: "THETA_E", Log: true, Std: 0.3}}}
+	src, err := NewSimSource(sim, prep.NewConfig(p), tr, 64, 64*b.N, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	var bt Batch
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := src.Next(&bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "images/s")
+}

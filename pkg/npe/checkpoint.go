@@ -73,6 +73,11 @@ type DataInfo struct {
 	NTrain     int    `json:"n_train"`
 	NVal       int    `json:"n_val"`
 	OnTheFly   bool   `json:"on_the_fly,omitempty"`
+	// FlyOffset is the index of the first simulated lens of an on-the-fly
+	// run's stream: epoch e draws lenses FlyOffset + e*NTrain onwards. A
+	// run fine-tuned from an on-the-fly model of the same preset and seed
+	// starts where that model's stream ended, so it sees fresh lenses too.
+	FlyOffset int `json:"fly_offset,omitempty"`
 	// InitFrom is the model whose weights started this run (fine-tuning,
 	// TrainOptions.InitFrom), with the epochs it had trained; empty for a
 	// run from random weights.

@@ -308,19 +308,21 @@ func (s *SimSource) Epoch(e int) error {
 		defer close(s.ch)
 		cfg := s.sim.Config()
 		nb := len(s.prep.Bands)
+		per := nb * cfg.Size * cfg.Size
 		var cur *Batch
-		var buf []float32
+		// The simulator hands lenses over in order on one goroutine; their
+		// raw images are collected here and a full batch is prepared in
+		// parallel (each lens independently, as FITSSource does), so image
+		// preparation does not cap the rate at one core's.
+		raw := make([]float32, 0, s.batch*per)
+		errs := make([]error, s.batch)
 		err := s.sim.Run(ctx, s.offset+e*s.n, s.n, 0, func(l *simulate.Lens) error {
 			if cur == nil {
 				cur = s.newBatch()
 				cur.reset(cfg.Size, cfg.Size, nb, s.tr.Dim(), s.batch)
+				raw = raw[:0]
 			}
-			var err error
-			buf, err = s.prep.Apply(l.Images, cfg.Size, cfg.Size, buf)
-			if err != nil {
-				return fmt.Errorf("lens %d: %w", l.Index, err)
-			}
-			cur.Images = append(cur.Images, buf...)
+			raw = append(raw, l.Images...)
 			for d, c := range s.cols {
 				v := l.Params[c]
 				cur.Truth = append(cur.Truth, v)
@@ -328,14 +330,25 @@ func (s *SimSource) Epoch(e int) error {
 			}
 			cur.Index = append(cur.Index, l.Index)
 			cur.N++
-			if cur.N == s.batch {
-				select {
-				case s.ch <- cur:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				cur = nil
+			if cur.N < s.batch {
+				return nil
 			}
+			cur.Images = cur.Images[:s.batch*per] // reset gave it the capacity
+			parallelFor(0, s.batch, func(k int) {
+				dst := cur.Images[k*per : (k+1)*per : (k+1)*per]
+				_, errs[k] = s.prep.Apply(raw[k*per:(k+1)*per], cfg.Size, cfg.Size, dst)
+			})
+			for k, err := range errs {
+				if err != nil {
+					return fmt.Errorf("lens %d: %w", cur.Index[k], err)
+				}
+			}
+			select {
+			case s.ch <- cur:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			cur = nil
 			return nil
 		}, nil)
 		if err != nil && !errors.Is(err, context.Canceled) {

@@ -216,14 +216,23 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		if n <= 0 {
 			n = len(trainRows)
 		}
-		src, err := npe.NewSimSource(sim, pc, tr, cfg.BatchSize, n, 0)
+		// Fine-tuning a model trained on this stream continues it, past
+		// every lens the model has seen.
+		offset := 0
+		if from != nil && from.Data.OnTheFly && from.Data.Preset == m.Preset && from.Data.Seed == m.Seed {
+			offset = from.Data.FlyOffset + from.State.Epoch*from.Data.NTrain
+		}
+		src, err := npe.NewSimSource(sim, pc, tr, cfg.BatchSize, n, offset)
 		if err != nil {
 			return err
 		}
 		defer src.Close()
 		trainSrc = src
-		info.OnTheFly, info.NTrain = true, n
+		info.OnTheFly, info.NTrain, info.FlyOffset = true, src.LensesPerEpoch(), offset
 		info.Train = fmt.Sprintf("simulated on the fly (%s preset, seed %d)", m.Preset, sc.Seed)
+		if offset > 0 {
+			info.Train = fmt.Sprintf("simulated on the fly (%s preset, seed %d, lenses %d on)", m.Preset, sc.Seed, offset)
+		}
 	} else {
 		trainSrc, err = npe.NewFITSSource(ds, *data, trainRows, pc, tr, cfg.BatchSize, 2048, cfg.Seed)
 		if err != nil {

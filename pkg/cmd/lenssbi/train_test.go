@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lenssbi/lenssbi/pkg/npe"
 )
 
 // TestTrainInferEvaluate runs the inference commands end to end on a tiny
@@ -180,5 +182,64 @@ func TestTrainConfig(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x", "model.json")); err == nil {
 		t.Error("a refused run left a model card")
+	}
+}
+
+// TestTrainOnTheFlyContinues: a run fine-tuned (--init) from a model trained
+// on simulated lenses of the same preset and seed continues that model's
+// stream instead of showing it the same lenses again; its card says where
+// the stream started.
+func TestTrainOnTheFlyContinues(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "train.fits")
+	if code, _, errs := runCLI(t, "simulate", "--preset", "delve-seed", "--n", "200", "--seed", "4", "--size", "32", "--out", data); code != 0 {
+		t.Fatalf("simulate: %s", errs)
+	}
+	cfg := filepath.Join(dir, "cfg.json")
+	if err := os.WriteFile(cfg, []byte(`{"batch_size": 16, "embedding": {"StemChannels": 4,
+	    "Blocks": [{"C1": 2, "C3Reduce": 2, "C3": 2, "C5Reduce": 2, "C5": 2, "CPool": 2}]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	readData := func(model string) npe.DataInfo {
+		t.Helper()
+		c, err := npe.ReadCard(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Data
+	}
+	// 70 lenses per epoch in batches of 16: 64 of them are drawn.
+	fly := []string{"--data", data, "--simulate-on-the-fly", "--lenses-per-epoch", "70", "--quiet", "--targets", "THETA_E"}
+	m1 := filepath.Join(dir, "m1")
+	if code, _, errs := runCLI(t, append([]string{"train", "--config", cfg, "--epochs", "2", "--out", m1}, fly...)...); code != 0 {
+		t.Fatalf("train: %s", errs)
+	}
+	if d := readData(m1); !d.OnTheFly || d.FlyOffset != 0 || d.NTrain != 64 {
+		t.Errorf("first run: on the fly %v, offset %d, %d lenses per epoch; want true, 0, 64", d.OnTheFly, d.FlyOffset, d.NTrain)
+	}
+	m2 := filepath.Join(dir, "m2")
+	if code, _, errs := runCLI(t, append([]string{"train", "--init", m1, "--epochs", "1", "--out", m2}, fly...)...); code != 0 {
+		t.Fatalf("train --init: %s", errs)
+	}
+	if d := readData(m2); d.FlyOffset != 128 || !strings.Contains(d.Train, "lenses 128 on") {
+		t.Errorf("fine-tuning run: offset %d (%q); want 128, past the 2 x 64 lenses of m1", d.FlyOffset, d.Train)
+	}
+	m3 := filepath.Join(dir, "m3")
+	if code, _, errs := runCLI(t, append([]string{"train", "--init", m2, "--epochs", "1", "--out", m3}, fly...)...); code != 0 {
+		t.Fatalf("train --init: %s", errs)
+	}
+	if d := readData(m3); d.FlyOffset != 192 {
+		t.Errorf("second fine-tuning run: offset %d; want 192", d.FlyOffset)
+	}
+	// Fine-tuned on the FITS set instead: no stream to continue.
+	m4 := filepath.Join(dir, "m4")
+	if code, _, errs := runCLI(t, "train", "--init", m2, "--data", data, "--epochs", "1", "--out", m4, "--quiet"); code != 0 {
+		t.Fatalf("train --init on FITS: %s", errs)
+	}
+	if d := readData(m4); d.OnTheFly || d.FlyOffset != 0 {
+		t.Errorf("FITS fine-tuning run: on the fly %v, offset %d", d.OnTheFly, d.FlyOffset)
 	}
 }
