@@ -69,9 +69,10 @@ type TrainOptions struct {
 	// best-validation weights start a new run instead of random ones
 	// (fine-tuning, e.g. on another preset or on fresh data with a new
 	// learning-rate schedule). The model must have the same mode, targets,
-	// embedding and flows, image preparation, parameter transform and image
-	// geometry as the card (CompatibleInit); its noise calibration is not
-	// carried over. Ignored when dir holds a run to resume.
+	// embedding (up to its pools) and flows, image preparation, parameter
+	// transform and image geometry as the card (CompatibleInit); its noise
+	// calibration is not carried over. Ignored when dir holds a run to
+	// resume.
 	InitFrom string
 }
 
@@ -448,7 +449,9 @@ func setLearningRate(s *model.Store, lr float64) error {
 // training of card (nil when they can): the networks (mode, targets,
 // embedding, flows), the image preparation, the parameter transform and
 // the image geometry must be the same, so that the weights mean the same
-// thing in the new run. A model still training is refused: only its
+// thing in the new run. The embedding's pools (StemPool, BlockPool) may
+// differ when every weight keeps its shape: the convolutions then start
+// from the model's filters at another resolution. A model still training is refused: only its
 // best-validation weights would be used, which may not be what was meant.
 func CompatibleInit(from, card *Card) error {
 	a, b := from.Config, card.Config
@@ -465,10 +468,25 @@ func CompatibleInit(from, card *Card) error {
 	case from.NX != card.NX || from.NY != card.NY || !slices.Equal(from.Bands, card.Bands):
 		return fmt.Errorf("images %dx%d %v, the new run's are %dx%d %v", from.NX, from.NY, from.Bands, card.NX, card.NY, card.Bands)
 	}
+	// The pools hold no weights: a run may pool where the model did not
+	// (e.g. keep the full resolution in the first block), provided the
+	// last feature map keeps its size when the readout flattens it.
+	ea, eb := a.Embedding, b.Embedding
+	if ea.StemPool != eb.StemPool || !slices.Equal(blockPools(ea), blockPools(eb)) {
+		ha, wa, erra := ea.OutputSize(from.NY, from.NX)
+		hb, wb, errb := eb.OutputSize(card.NY, card.NX)
+		if err := errors.Join(erra, errb); err != nil {
+			return err
+		}
+		if eb.Readout == nn.ReadoutFlatten && (ha != hb || wa != wb) {
+			return fmt.Errorf("its last feature map is %dx%d, the new run's %dx%d: the flattened readout's weights do not fit", ha, wa, hb, wb)
+		}
+		ea.StemPool, ea.BlockPool = eb.StemPool, eb.BlockPool
+	}
 	for _, c := range []struct {
 		what string
 		x, y any
-	}{{"embedding", a.Embedding, b.Embedding}, {"flows", fa, fb}, {"image preparation", from.Prep, card.Prep}, {"parameter transform", from.Transform, card.Transform}} {
+	}{{"embedding", ea, eb}, {"flows", fa, fb}, {"image preparation", from.Prep, card.Prep}, {"parameter transform", from.Transform, card.Transform}} {
 		jx, err := jsonString(c.x)
 		if err != nil {
 			return err
@@ -482,6 +500,15 @@ func CompatibleInit(from, card *Card) error {
 		}
 	}
 	return nil
+}
+
+// blockPools returns, block by block, whether a 2x2 pool follows it.
+func blockPools(c nn.EmbeddingConfig) []bool {
+	p := make([]bool, len(c.Blocks))
+	for i := range p {
+		p[i] = c.BlockPool == nil && i < len(c.Blocks)-1 || c.BlockPool != nil && c.BlockPool[i]
+	}
+	return p
 }
 
 func sameArchitecture(a, b Config) bool {

@@ -287,5 +287,40 @@ func TestTrainInit(t *testing.T) {
 		if _, err := Train(context.Background(), filepath.Join(t.TempDir(), "x"), f.card, f.trainSrc, f.valSrc, TrainOptions{InitFrom: filepath.Join(t.TempDir(), "none")}); err == nil {
 			t.Error("a missing initial model was accepted")
 		}
+		// Other pools keep every weight's shape: the filters start at
+		// another resolution and train.
+		rp := f.card
+		rp.Config.Embedding.StemPool = !rp.Config.Embedding.StemPool
+		if _, err := Train(context.Background(), filepath.Join(t.TempDir(), "pools"), rp, f.trainSrc, f.valSrc, TrainOptions{InitFrom: base, MaxEpochs: 1}); err != nil {
+			t.Errorf("fine-tuning with another stem pool: %v", err)
+		}
 	})
+}
+
+// TestCompatibleInitPools: a fine-tuning run may pool where its initial
+// model did not, unless a flattened readout would then see a feature map of
+// another size; anything else about the embedding must match.
+func TestCompatibleInitPools(t *testing.T) {
+	from := Card{NX: 48, NY: 48, Bands: []string{"g", "r", "i", "z"}, Config: DefaultConfig(ModeMarginal), State: TrainState{Done: true}}
+	from.Config.Embedding.Readout = nn.ReadoutFlatten // 48 -> 24 -> 12 -> 6
+	full := from
+	full.Config.Embedding.StemPool, full.Config.Embedding.BlockPool = false, []bool{true, true, true} // 48 -> 24 -> 12 -> 6
+	if err := CompatibleInit(&from, &full); err != nil {
+		t.Errorf("full resolution in the first block, same 6x6 readout: %v", err)
+	}
+	fine := from
+	fine.Config.Embedding.StemPool = false // 48 -> 24 -> 12
+	if err := CompatibleInit(&from, &fine); err == nil || !strings.Contains(err.Error(), "6x6") || !strings.Contains(err.Error(), "12x12") {
+		t.Errorf("flattened 12x12 map from a 6x6 one: %v", err)
+	}
+	mean, meanFine := from, fine
+	mean.Config.Embedding.Readout, meanFine.Config.Embedding.Readout = nn.ReadoutMean, nn.ReadoutMean
+	if err := CompatibleInit(&mean, &meanFine); err != nil {
+		t.Errorf("global mean readout with other pools: %v", err)
+	}
+	wider := full
+	wider.Config.Embedding.EmbedDim++
+	if err := CompatibleInit(&from, &wider); err == nil || !strings.Contains(err.Error(), "embedding") {
+		t.Errorf("other pools and another embedding size: %v", err)
+	}
 }
