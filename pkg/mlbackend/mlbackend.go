@@ -197,3 +197,21 @@ func resolvePlugin(cfg string) string {
 	}
 	return cfg + opts
 }
+
+// Label names a backend for model cards and tables: "go" for the pure-Go
+// backend, "xla:cuda" or "xla:cpu" for XLA with a GPU or CPU plugin (read
+// off the plugin's description), otherwise the backend's own name.
+func Label(b compute.Backend) string {
+	name := b.String()
+	if name != "xla" {
+		return name
+	}
+	d := strings.ToLower(b.Description())
+	switch {
+	case strings.Contains(d, "cuda"):
+		return "xla:cuda"
+	case strings.Contains(d, "cpu"):
+		return "xla:cpu"
+	}
+	return name
+}

@@ -75,6 +75,24 @@ func TestXLACPUPlugin(t *testing.T) {
 	}
 	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", "")
 	checkComputes(t, "xla:cpu")
+	b, err := New("xla:cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Label(b); got != "xla:cpu" {
+		t.Errorf("Label of the CPU plugin's backend: %q, want xla:cpu", got)
+	}
+}
+
+// TestLabelGo: the pure-Go backend is labelled "go" on model cards.
+func TestLabelGo(t *testing.T) {
+	b, err := New("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Label(b); got != "go" {
+		t.Errorf("Label: %q, want go", got)
+	}
 }
 
 // TestDevicesOption: ",devices=N" gives the CPU plugin N host devices, and

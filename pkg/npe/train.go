@@ -169,7 +169,7 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 			run.devices = append(run.devices, compute.DeviceNum(d))
 		}
 	}
-	card.State.Backend = b.String()
+	card.State.Backend = mlbackend.Label(b)
 	card.State.Devices = devices
 	card.State.Machine = fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	run.card = &card
