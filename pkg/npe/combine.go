@@ -44,14 +44,18 @@ func ParsePart(s string) (Part, error) {
 // from (Card.Components): the source model's epochs, training time (of the
 // whole source model, shared by the networks taken from it) and data.
 type Component struct {
-	Target      string   `json:"target"`
-	From        string   `json:"from"`
-	Epochs      int      `json:"epochs"`
-	Seconds     float64  `json:"train_seconds"`
-	BestValLoss float64  `json:"best_val_loss"` // of the source model (all its targets)
-	Backend     string   `json:"backend,omitempty"`
-	Machine     string   `json:"machine,omitempty"`
-	Data        DataInfo `json:"data"`
+	Target      string  `json:"target"`
+	From        string  `json:"from"`
+	Epochs      int     `json:"epochs"`
+	Seconds     float64 `json:"train_seconds"`
+	BestValLoss float64 `json:"best_val_loss"` // of the source model (all its targets)
+	Backend     string  `json:"backend,omitempty"`
+	Machine     string  `json:"machine,omitempty"`
+	// BatchSize and LearningRate are the source run's (0 where a model
+	// combined before they were recorded did not say).
+	BatchSize    int      `json:"batch_size,omitempty"`
+	LearningRate float64  `json:"learning_rate,omitempty"`
+	Data         DataInfo `json:"data"`
 }
 
 // Combine builds a marginal-mode model in dst from networks of finished
@@ -137,7 +141,8 @@ func Combine(dst string, parts []Part) (*Card, error) {
 			out.Config.Targets = append(out.Config.Targets, t)
 			out.Transform.Params = append(out.Transform.Params, c.Transform.Params[k])
 			comp := Component{Target: t, From: p.Dir, Epochs: c.State.Epoch,
-				Seconds: c.State.Seconds, BestValLoss: c.State.BestValLoss, Backend: c.State.Backend, Machine: c.State.Machine, Data: c.Data}
+				Seconds: c.State.Seconds, BestValLoss: c.State.BestValLoss, Backend: c.State.Backend, Machine: c.State.Machine,
+				BatchSize: c.Config.BatchSize, LearningRate: c.Config.LearningRate, Data: c.Data}
 			if i := slices.IndexFunc(c.Components, func(x Component) bool { return x.Target == t }); i >= 0 {
 				comp = c.Components[i] // a combined model's network: where it was trained
 			}

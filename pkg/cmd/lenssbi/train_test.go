@@ -143,8 +143,12 @@ func TestTrainConfig(t *testing.T) {
 	if code, out, errs := runCLI(t, "combine", "--out", filepath.Join(dir, "c2"), marg+":Z_SOURCE", marg+":theta_e"); code != 0 || !strings.Contains(out, "Z_SOURCE (") {
 		t.Errorf("combine: exit %d\n%s%s", code, out, errs)
 	}
-	if code, out, errs := runCLI(t, "evaluate", "--model", filepath.Join(dir, "c2"), "--data", data, "--samples", "20", "--n", "16"); code != 0 || !strings.Contains(out, "z_s") {
+	if code, out, errs := runCLI(t, "evaluate", "--model", filepath.Join(dir, "c2"), "--data", data, "--samples", "20", "--n", "16", "--record"); code != 0 || !strings.Contains(out, "z_s") {
 		t.Errorf("evaluate of a combined model: exit %d\n%s%s", code, out, errs)
+	}
+	// Its card says how each network was trained.
+	if readme, err := os.ReadFile(filepath.Join(dir, "c2", "README.md")); err != nil || strings.Count(string(readme), "batch 16, lr 0.001") != 2 {
+		t.Errorf("combined model's README (%v) does not give each network's batch and learning rate:\n%s", err, readme)
 	}
 	if code, out, errs := runCLI(t, "evaluate", "--model", filepath.Join(dir, "c2"), "--data", data, "--samples", "20", "--n", "16", "--views", "4"); code != 0 || !strings.Contains(out, "4 views") {
 		t.Errorf("evaluate --views 4: exit %d\n%s%s", code, out, errs)
