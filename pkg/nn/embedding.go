@@ -126,8 +126,8 @@ func (c EmbeddingConfig) Validate() error {
 	return nil
 }
 
-// poolAfter reports whether block i is followed by a 2x2 pool.
-func (c EmbeddingConfig) poolAfter(i int) bool {
+// PoolAfter reports whether block i is followed by a 2x2 pool.
+func (c EmbeddingConfig) PoolAfter(i int) bool {
 	if c.BlockPool == nil {
 		return i < len(c.Blocks)-1
 	}
@@ -150,7 +150,7 @@ func (c EmbeddingConfig) OutputSize(h, w int) (int, int, error) {
 		}
 	}
 	for i := range c.Blocks {
-		if c.poolAfter(i) {
+		if c.PoolAfter(i) {
 			if err := pool(fmt.Sprintf("block %d", i)); err != nil {
 				return 0, 0, err
 			}
@@ -198,7 +198,7 @@ func Embedding(scope *model.Scope, cfg EmbeddingConfig, images *graph.Node) *gra
 			b.Norm = cfg.Norm
 		}
 		xs = n.inception(scope.In("block%d", i), xs, b)
-		if cfg.poolAfter(i) {
+		if cfg.PoolAfter(i) {
 			for j := range xs {
 				xs[j] = meanPool2x2(xs[j], n.hAxis())
 			}

@@ -451,8 +451,9 @@ func setLearningRate(s *model.Store, lr float64) error {
 // the image geometry must be the same, so that the weights mean the same
 // thing in the new run. The embedding's pools (StemPool, BlockPool) may
 // differ when every weight keeps its shape: the convolutions then start
-// from the model's filters at another resolution. A model still training is refused: only its
-// best-validation weights would be used, which may not be what was meant.
+// from the model's filters at another resolution. A model still training
+// is refused: only its best-validation weights would be used, which may
+// not be what was meant.
 func CompatibleInit(from, card *Card) error {
 	a, b := from.Config, card.Config
 	// The flows' seed only seeds initial values, which the weights replace.
@@ -506,7 +507,7 @@ func CompatibleInit(from, card *Card) error {
 func blockPools(c nn.EmbeddingConfig) []bool {
 	p := make([]bool, len(c.Blocks))
 	for i := range p {
-		p[i] = c.BlockPool == nil && i < len(c.Blocks)-1 || c.BlockPool != nil && c.BlockPool[i]
+		p[i] = c.PoolAfter(i)
 	}
 	return p
 }
