@@ -216,12 +216,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		if n <= 0 {
 			n = len(trainRows)
 		}
-		// Fine-tuning a model trained on this stream continues it, past
-		// every lens the model has seen.
-		offset := 0
-		if from != nil && from.Data.OnTheFly && from.Data.Preset == m.Preset && from.Data.Seed == m.Seed {
-			offset = from.Data.FlyOffset + from.State.Epoch*from.Data.NTrain
-		}
+		offset := flyOffset(*out, from, m.Preset, m.Seed)
 		src, err := npe.NewSimSource(sim, pc, tr, cfg.BatchSize, n, offset)
 		if err != nil {
 			return err
@@ -267,6 +262,21 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "model %s: %d epochs (%s), best validation loss %.4f at epoch %d, %.0fs this run, %.0f images/s\n",
 		*out, st.Epoch, st.StopReason, st.BestValLoss, st.BestEpoch, time.Since(t0).Seconds(), st.ImagesPerSec)
 	return nil
+}
+
+// flyOffset returns the index of the first lens of an on-the-fly run's
+// stream (simulator seed of preset and seed): where the run in out, when it
+// is being resumed, started; else, for a run fine-tuned from a model trained
+// on the same stream, past every lens that model has seen; else 0.
+func flyOffset(out string, from *npe.Card, preset string, seed uint64) int {
+	same := func(d npe.DataInfo) bool { return d.OnTheFly && d.Preset == preset && d.Seed == seed }
+	if prev, err := npe.ReadCard(out); err == nil && !prev.State.Done && same(prev.Data) {
+		return prev.Data.FlyOffset
+	}
+	if from != nil && same(from.Data) {
+		return from.Data.FlyOffset + from.State.Epoch*from.Data.NTrain
+	}
+	return 0
 }
 
 // readTrainConfig reads a JSON training configuration onto base: fields the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -237,6 +238,40 @@ func TestTrainOnTheFlyContinues(t *testing.T) {
 	}
 	if d := readData(m3); d.FlyOffset != 192 {
 		t.Errorf("second fine-tuning run: offset %d; want 192", d.FlyOffset)
+	}
+	// Resuming an unfinished fine-tuning run keeps its own stream, whether
+	// or not --init is named again.
+	c1, err := npe.ReadCard(m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var card map[string]any
+	raw, err := os.ReadFile(filepath.Join(m2, "model.json"))
+	if err != nil || json.Unmarshal(raw, &card) != nil {
+		t.Fatalf("reading m2's card: %v", err)
+	}
+	card["state"].(map[string]any)["done"] = false
+	card["data"].(map[string]any)["fly_offset"] = 777
+	m5 := filepath.Join(dir, "m5")
+	raw, _ = json.Marshal(card)
+	if err := os.MkdirAll(m5, 0o755); err != nil || os.WriteFile(filepath.Join(m5, "model.json"), raw, 0o644) != nil {
+		t.Fatal("writing m5's card")
+	}
+	for _, c := range []struct {
+		out  string
+		from *npe.Card
+		seed uint64
+		want int
+	}{
+		{m5, c1, c1.Data.Seed, 777},
+		{m5, nil, c1.Data.Seed, 777},
+		{filepath.Join(dir, "new"), c1, c1.Data.Seed, 128},
+		{filepath.Join(dir, "new"), c1, c1.Data.Seed + 1, 0},
+		{filepath.Join(dir, "new"), nil, c1.Data.Seed, 0},
+	} {
+		if got := flyOffset(c.out, c.from, c1.Data.Preset, c.seed); got != c.want {
+			t.Errorf("flyOffset(%s, from %v, seed %d) = %d, want %d", filepath.Base(c.out), c.from != nil, c.seed, got, c.want)
+		}
 	}
 	// Fine-tuned on the FITS set instead: no stream to continue.
 	m4 := filepath.Join(dir, "m4")
