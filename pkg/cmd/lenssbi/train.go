@@ -533,15 +533,15 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 	if len(c.Components) > 0 {
 		fmt.Fprintf(&b, "- Networks trained separately and combined (`lenssbi combine`), Adam with cosine decay, clip norm %g:\n", c.Config.ClipNorm)
 		for _, p := range c.Components {
-			fine := ""
+			how := ""
 			if p.Data.InitFrom != "" {
-				fine = fmt.Sprintf(", fine-tuned from %s (%s epochs, %.0f s before this run)", p.Data.InitFrom, p.Data.InitFromEpochs, p.Data.InitFromSeconds)
+				how = fmt.Sprintf(", fine-tuned from %s (%s epochs, %.0f s before this run)", p.Data.InitFrom, p.Data.InitFromEpochs, p.Data.InitFromSeconds)
 			}
 			if p.BatchSize > 0 {
-				fine += fmt.Sprintf(", batch %d, lr %g", p.BatchSize, p.LearningRate)
+				how += fmt.Sprintf(", batch %d, lr %g", p.BatchSize, p.LearningRate)
 			}
 			fmt.Fprintf(&b, "  - %s from %s: %d epochs%s, %.0f s on %s (%s backend; the whole source model's time), source best validation loss %.4f; data %s (preset %s, seed %d)\n",
-				p.Target, p.From, p.Epochs, fine, p.Seconds, p.Machine, p.Backend, p.BestValLoss, p.Data.Train, p.Data.Preset, p.Data.Seed)
+				p.Target, p.From, p.Epochs, how, p.Seconds, p.Machine, p.Backend, p.BestValLoss, p.Data.Train, p.Data.Preset, p.Data.Seed)
 		}
 		fmt.Fprintf(&b, "- Training time: %.0f s in all\n", st.Seconds)
 	} else {
