@@ -35,10 +35,21 @@ func benchTrain(b *testing.B, impl string, cfg EmbeddingConfig, batch int) {
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
 }
 
+// fullResConfig is DefaultEmbeddingConfig with the first Inception block
+// at full resolution (the pools after the blocks), a radius channel and a
+// flattened readout: the configuration models/README weighs for theta_E.
+func fullResConfig() EmbeddingConfig {
+	c := DefaultEmbeddingConfig()
+	c.Coords, c.Readout, c.StemPool, c.BlockPool = CoordsRadius, ReadoutFlatten, false, []bool{true, true, true}
+	return c
+}
+
 // BenchmarkTrainStep: DefaultEmbeddingConfig, batch 64, Adam, default
-// formulation (im2col, channel-major, hand-written gradients on the Go
-// backend).
+// formulation (the frame layout on the Go backend).
 func BenchmarkTrainStep(b *testing.B) { benchTrain(b, ConvAuto, DefaultEmbeddingConfig(), 64) }
+
+// BenchmarkTrainStepIm2col: the same in the im2col formulation.
+func BenchmarkTrainStepIm2col(b *testing.B) { benchTrain(b, ConvIm2col, DefaultEmbeddingConfig(), 64) }
 
 // BenchmarkTrainStepNative: the same with graph.Convolve and GoMLX's
 // autodiff (the formulation meant for XLA), for comparison.
@@ -46,11 +57,18 @@ func BenchmarkTrainStepNative(b *testing.B) {
 	benchTrain(b, ConvNative, DefaultEmbeddingConfig(), 64)
 }
 
-// BenchmarkInference: DefaultEmbeddingConfig forward pass on batches of 500.
-func BenchmarkInference(b *testing.B) {
+// BenchmarkTrainStepFullRes: fullResConfig, frame layout and im2col.
+func BenchmarkTrainStepFullRes(b *testing.B) {
+	for _, impl := range []string{ConvFrame, ConvIm2col} {
+		b.Run(impl, func(b *testing.B) { benchTrain(b, impl, fullResConfig(), 64) })
+	}
+}
+
+// benchInference measures cfg's forward pass on batches of 500 in the
+// formulation impl, in images per second.
+func benchInference(b *testing.B, impl string, cfg EmbeddingConfig) {
 	backend := goBackend(b)
-	store := newStore(ConvAuto)
-	cfg := DefaultEmbeddingConfig()
+	store := newStore(impl)
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 		return Embedding(scope.In("embed"), cfg, x)
 	})
@@ -65,4 +83,18 @@ func BenchmarkInference(b *testing.B) {
 		within(b, graphTimeout, func() (*tensors.Tensor, error) { return exec.Call1(x) })
 	}
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkInference: DefaultEmbeddingConfig and fullResConfig forward
+// passes on batches of 500, one graph call at a time, in the frame layout
+// (the default) and im2col.
+func BenchmarkInference(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		cfg  EmbeddingConfig
+	}{{"default", DefaultEmbeddingConfig()}, {"fullres", fullResConfig()}} {
+		for _, impl := range []string{ConvFrame, ConvIm2col} {
+			b.Run(c.name+"/"+impl, func(b *testing.B) { benchInference(b, impl, c.cfg) })
+		}
+	}
 }

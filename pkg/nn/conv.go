@@ -14,10 +14,11 @@ import (
 //
 // The formulation follows the scope parameter ParamConvImpl: by default the
 // channel-major im2col convolution with hand-written gradients on the pure-Go
-// backend, graph.Convolve elsewhere; both compute the same function of the
-// same variables. A 1 x 1 convolution is a matrix product on every backend.
-// On the im2col path a lone Conv2D transposes its input to channel-major and
-// its output back; Embedding and Inception stay channel-major throughout.
+// backend (also under "frame", which only Embedding uses), graph.Convolve
+// elsewhere; both compute the same function of the same variables. A 1 x 1
+// convolution is a matrix product on every backend. On the im2col path a
+// lone Conv2D transposes its input to channel-major and its output back;
+// Embedding and Inception stay channel-major throughout.
 func Conv2D(scope *model.Scope, x *graph.Node, cout, k int) *graph.Node {
 	checkRank4("Conv2D", x)
 	if k <= 0 || k%2 == 0 {
@@ -43,22 +44,29 @@ func Conv2D(scope *model.Scope, x *graph.Node, cout, k int) *graph.Node {
 // Feature maps are passed as channel groups ([]*graph.Node, concatenated on
 // the channel axis when needed) so that the branches of an Inception block
 // are never concatenated and sliced again.
-type net struct{ cm bool }
+type net struct {
+	cm bool
+	// frame: Embedding runs in the frame layout (frame.go) where it can
+	// (no normalisation); cm is then true as well, for everything else.
+	frame bool
+}
 
-func newNet(scope *model.Scope, g *graph.Graph) net { return net{cm: useIm2col(scope, g)} }
-
-// useIm2col reports whether graph g takes the im2col formulation.
-func useIm2col(scope *model.Scope, g *graph.Graph) bool {
+func newNet(scope *model.Scope, g *graph.Graph) net {
 	switch impl := model.GetParamOr(scope, ParamConvImpl, ConvAuto); impl {
 	case ConvIm2col:
-		return true
+		return net{cm: true}
+	case ConvFrame:
+		return net{cm: true, frame: true}
 	case ConvNative:
-		return false
+		return net{}
 	case ConvAuto, "":
-		return isGoBackend(g)
+		if isGoBackend(g) {
+			return net{cm: true, frame: true}
+		}
+		return net{}
 	default:
-		panicf("scope parameter %s = %q: want %q, %q or %q", ParamConvImpl, impl, ConvAuto, ConvIm2col, ConvNative)
-		return false
+		panicf("scope parameter %s = %q: want %q, %q, %q or %q", ParamConvImpl, impl, ConvAuto, ConvFrame, ConvIm2col, ConvNative)
+		return net{}
 	}
 }
 
@@ -142,7 +150,7 @@ func (n net) pointwise(scopes []*model.Scope, xs []*graph.Node, couts []int) []*
 		kernels[j], biases[j] = convVars(scopes[j], g, xs[0], 1, cin, cout)
 	}
 	if n.cm {
-		return pointwiseCM(xs, kernels, biases)
+		return pointwiseCM(xs, kernels, biases, onesRow(xs[0]))
 	}
 	x := n.concat(xs)
 	ys := make([]*graph.Node, len(couts))
@@ -162,12 +170,21 @@ func (n net) pointwise(scopes []*model.Scope, xs []*graph.Node, couts []int) []*
 // with W [Cin, sum C_j] the kernels side by side, W[i] the rows of group i
 // (left operand contracts its last axis, right its first). The input is
 // concatenated once; no feature map is transposed or sliced.
-func pointwiseCM(xs, kernels, biases []*graph.Node) []*graph.Node {
+//
+// The groups may have any rank >= 2 (channels first, then the axes of the
+// map). ones, shaped like one channel of the map, is the row the biases
+// ride on: onesRow for [C, B, H, W] maps, the valid-pixel mask in the frame
+// layout (which keeps the output zero off the pixels).
+func pointwiseCM(xs, kernels, biases []*graph.Node, ones *graph.Node) []*graph.Node {
 	ng, nk := len(xs), len(kernels)
 	cin := kernels[0].Shape().Dimensions[2]
+	mapAxes := make([]int, xs[0].Rank()-1)
+	for i := range mapAxes {
+		mapAxes[i] = i + 1
+	}
 	var x *graph.Node
 	forward := func(ins []*graph.Node) []*graph.Node {
-		x = graph.Concatenate(append(append([]*graph.Node{}, ins[:ng]...), onesRow(ins[0])), 0)
+		x = graph.Concatenate(append(append([]*graph.Node{}, ins[:ng]...), ones), 0)
 		ys := make([]*graph.Node, nk)
 		for j := range nk {
 			wt := graph.Transpose(withBias(ins[ng+j], ins[ng+nk+j]), 0, 1) // [C_j, Cin+1]
@@ -190,7 +207,7 @@ func pointwiseCM(xs, kernels, biases []*graph.Node) []*graph.Node {
 			}
 			any = true
 			dyAll[j] = dy
-			dwt := graph.DotGeneral(dy, []int{1, 2, 3}, nil, x, []int{1, 2, 3}, nil) // [C_j, Cin+1]
+			dwt := graph.DotGeneral(dy, mapAxes, nil, x, mapAxes, nil) // [C_j, Cin+1]
 			grads[ng+j], grads[ng+nk+j] = splitBiasGrad(dwt, 1, cin, cout)
 		}
 		if !any {

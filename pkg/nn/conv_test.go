@@ -160,25 +160,27 @@ func firstLine(s string) string {
 	return s
 }
 
-// TestFormulationChoice: "auto" picks im2col on the pure-Go backend; the
-// scope parameter overrides it; an unknown value is an error.
+// TestFormulationChoice: "auto" picks the frame layout (channel-major, and
+// im2col outside Embedding) on the pure-Go backend; the scope parameter
+// overrides it; an unknown value is an error.
 func TestFormulationChoice(t *testing.T) {
 	backend := goBackend(t)
 	for _, tc := range []struct {
-		impl    string
-		want    bool
-		wantErr bool
-	}{{ConvAuto, true, false}, {"", true, false}, {ConvIm2col, true, false}, {ConvNative, false, false}, {"winograd", false, true}} {
-		var got bool
+		impl      string
+		cm, frame bool
+		wantErr   bool
+	}{{ConvAuto, true, true, false}, {"", true, true, false}, {ConvFrame, true, true, false},
+		{ConvIm2col, true, false, false}, {ConvNative, false, false, false}, {"winograd", false, false, true}} {
+		var got net
 		err := runWithin(t, graphTimeout, func() error {
 			_, err := model.CallOnce(backend, newStore(tc.impl), func(scope *model.Scope, x *graph.Node) *graph.Node {
-				got = newNet(scope, x.Graph()).cm
+				got = newNet(scope, x.Graph())
 				return x
 			}, []float32{1})
 			return err
 		})
-		if (err != nil) != tc.wantErr || (err == nil && got != tc.want) {
-			t.Errorf("%q: im2col %v, error %v; want %v, error %v", tc.impl, got, err, tc.want, tc.wantErr)
+		if (err != nil) != tc.wantErr || (err == nil && (got.cm != tc.cm || got.frame != tc.frame)) {
+			t.Errorf("%q: %+v, error %v; want cm %v frame %v, error %v", tc.impl, got, err, tc.cm, tc.frame, tc.wantErr)
 		}
 	}
 }

@@ -96,23 +96,31 @@ func TestEmbeddingErrors(t *testing.T) {
 }
 
 // TestEmbeddingShapesAndFormulations: DefaultEmbeddingConfig maps
-// [B, 48, 48, 4] to [B, 64], and the im2col (channel-major) and native
-// formulations agree in float32 for the same variables.
+// [B, 48, 48, 4] to [B, 64], and the frame, im2col (both channel-major) and
+// native formulations agree in float32 for the same variables, for it and
+// for a network with a block at full resolution, a radius channel and a
+// flattened readout.
 func TestEmbeddingShapesAndFormulations(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	x := randTensor(r, false, 3, 48, 48, 4)
+	full := DefaultEmbeddingConfig()
+	full.Coords, full.Readout, full.StemPool, full.BlockPool = CoordsRadius, ReadoutFlatten, false, []bool{true, true, true}
+	for _, c := range []EmbeddingConfig{full, DefaultEmbeddingConfig()} {
+		store := newStore(ConvNative)
+		b := embed(t, store, c, x)
+		if d := b.Shape().Dimensions; len(d) != 2 || d[0] != 3 || d[1] != 64 {
+			t.Fatalf("embedding shape %v, want [3 64]", d)
+		}
+		bv := flat64(b)
+		for _, impl := range []string{ConvFrame, ConvIm2col} {
+			store.RootScope().SetParam(ParamConvImpl, impl)
+			if d := maxAbsDiff(t, flat64(embed(t, store, c, x)), bv); d > 1e-5*max(1, maxAbs(bv)) {
+				t.Errorf("%s and native differ by %g (max |e| %g)", impl, d, maxAbs(bv))
+			}
+		}
+	}
 	cfg := DefaultEmbeddingConfig()
-	store := newStore(ConvIm2col)
-	a := embed(t, store, cfg, x)
-	if d := a.Shape().Dimensions; len(d) != 2 || d[0] != 3 || d[1] != 64 {
-		t.Fatalf("embedding shape %v, want [3 64]", d)
-	}
-	store.RootScope().SetParam(ParamConvImpl, ConvNative)
-	b := embed(t, store, cfg, x)
-	av, bv := flat64(a), flat64(b)
-	if d := maxAbsDiff(t, av, bv); d > 1e-4*max(1, maxAbs(bv)) {
-		t.Errorf("formulations differ by %g (max |e| %g)", d, maxAbs(bv))
-	}
+	av := flat64(embed(t, newStore(ConvIm2col), cfg, x))
 	if maxAbs(av) < 1e-3 {
 		t.Errorf("embedding suspiciously small: %g", maxAbs(av))
 	}
@@ -131,25 +139,27 @@ func TestEmbeddingShapesAndFormulations(t *testing.T) {
 
 // TestEmbeddingBatchIndependence: an image's embedding does not depend on
 // the other images of its batch (no batch statistics, no axis mix-up in the
-// channel-major layout).
+// channel-major layout, no leak between the frame layout's image slots).
 func TestEmbeddingBatchIndependence(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
-	cfg := DefaultEmbeddingConfig()
-	cfg.Norm = NormLayer
-	cfg.Readout = ReadoutFlatten
 	x := randTensor(r, false, 3, 24, 24, 4)
-	store := newStore(ConvIm2col)
-	all := flat64(embed(t, store, cfg, x))
 	xv := flat64(x)
 	n := 24 * 24 * 4
-	for i := range 3 {
-		one := make([]float32, n)
-		for j := range one {
-			one[j] = float32(xv[i*n+j])
-		}
-		e := flat64(embed(t, store, cfg, tensors.FromFlatDataAndDimensions(one, 1, 24, 24, 4)))
-		if d := maxAbsDiff(t, e, all[i*64:(i+1)*64]); d > 1e-5*max(1, maxAbs(e)) {
-			t.Errorf("image %d: embedding alone differs from in the batch by %g", i, d)
+	for _, tc := range []struct{ impl, norm string }{{ConvIm2col, NormLayer}, {ConvFrame, NormNone}} {
+		cfg := DefaultEmbeddingConfig()
+		cfg.Norm = tc.norm
+		cfg.Readout = ReadoutFlatten
+		store := newStore(tc.impl)
+		all := flat64(embed(t, store, cfg, x))
+		for i := range 3 {
+			one := make([]float32, n)
+			for j := range one {
+				one[j] = float32(xv[i*n+j])
+			}
+			e := flat64(embed(t, store, cfg, tensors.FromFlatDataAndDimensions(one, 1, 24, 24, 4)))
+			if d := maxAbsDiff(t, e, all[i*64:(i+1)*64]); d > 1e-5*max(1, maxAbs(e)) {
+				t.Errorf("%s: image %d: embedding alone differs from in the batch by %g", tc.impl, i, d)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -217,35 +218,61 @@ func TestGradEmbedding(t *testing.T) {
 	x := randTensor(r, true, 2, 8, 8, 2)
 	for _, tc := range []struct{ readout, norm string }{{ReadoutMean, NormNone}, {ReadoutFlatten, NormLayer}} {
 		reps := map[string]gradReport{}
-		for _, impl := range []string{ConvIm2col, ConvNative} {
+		for _, impl := range []string{ConvFrame, ConvIm2col, ConvNative} {
 			t.Run(impl+"/"+tc.readout+"/"+tc.norm, func(t *testing.T) {
 				reps[impl] = gradCheck(t, impl, x, func(scope *model.Scope, x *graph.Node) *graph.Node {
 					return Embedding(scope.In("embed"), tinyEmbedding(tc.readout, tc.norm), x)
 				}, 4, gradTol)
 			})
 		}
-		// Both formulations give the same gradient for every variable.
-		a, b := reps[ConvIm2col], reps[ConvNative]
-		if len(a.grads) != len(b.grads) || len(a.grads) < 30 {
-			t.Fatalf("%v: %d vs %d gradients", tc, len(a.grads), len(b.grads))
+		compareGrads(t, fmt.Sprint(tc), reps[ConvIm2col], reps[ConvNative])
+		compareGrads(t, fmt.Sprint(tc), reps[ConvFrame], reps[ConvNative])
+	}
+}
+
+// TestGradEmbeddingFrame: the frame layout's gradients, by finite
+// differences and against the native formulation, on odd image sizes
+// (2x2 pools that drop a row or a column, 3x3 pools at the borders), a
+// block at full resolution and SiLU.
+func TestGradEmbeddingFrame(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	x := randTensor(r, true, 2, 9, 7, 2)
+	cfg := tinyEmbedding(ReadoutFlatten, NormNone)
+	cfg.StemPool, cfg.BlockPool, cfg.Coords, cfg.Activation = false, []bool{true, false}, CoordsRadius, ActSiLU
+	reps := map[string]gradReport{}
+	for _, impl := range []string{ConvFrame, ConvNative} {
+		t.Run(impl, func(t *testing.T) {
+			reps[impl] = gradCheck(t, impl, x, func(scope *model.Scope, x *graph.Node) *graph.Node {
+				return Embedding(scope.In("embed"), cfg, x)
+			}, 4, gradTol)
+		})
+	}
+	compareGrads(t, "odd sizes", reps[ConvFrame], reps[ConvNative])
+}
+
+// compareGrads checks that two formulations gave the same gradient for
+// every variable (and the input), and that few of them are zero.
+func compareGrads(t *testing.T, tc string, a, b gradReport) {
+	t.Helper()
+	if len(a.grads) != len(b.grads) || len(a.grads) < 30 {
+		t.Fatalf("%v: %d vs %d gradients", tc, len(a.grads), len(b.grads))
+	}
+	zero := 0
+	for name, ga := range a.grads {
+		gb, ok := b.grads[name]
+		if !ok {
+			t.Errorf("%v: %s missing from the native formulation", tc, name)
+			continue
 		}
-		zero := 0
-		for name, ga := range a.grads {
-			gb, ok := b.grads[name]
-			if !ok {
-				t.Errorf("%v: %s missing from the native formulation", tc, name)
-				continue
-			}
-			if d := maxAbsDiff(t, ga, gb); d > 1e-10*max(1, maxAbs(gb)) {
-				t.Errorf("%v: gradient of %s differs between formulations by %g", tc, name, d)
-			}
-			if maxAbs(ga) == 0 {
-				zero++ // a ReLU unit dead on both images: legitimate, if rare
-				t.Logf("%v: gradient of %s is zero", tc, name)
-			}
+		if d := maxAbsDiff(t, ga, gb); d > 1e-10*max(1, maxAbs(gb)) {
+			t.Errorf("%v: gradient of %s differs between formulations by %g", tc, name, d)
 		}
-		if zero > len(a.grads)/5 {
-			t.Errorf("%v: %d of %d gradients are zero", tc, zero, len(a.grads))
+		if maxAbs(ga) == 0 {
+			zero++ // a ReLU unit dead on both images: legitimate, if rare
+			t.Logf("%v: gradient of %s is zero", tc, name)
 		}
+	}
+	if zero > len(a.grads)/5 {
+		t.Errorf("%v: %d of %d gradients are zero", tc, zero, len(a.grads))
 	}
 }

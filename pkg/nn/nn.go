@@ -16,7 +16,7 @@
 // layout of GoMLX's graph.Convolve, whatever the formulation below, so a
 // model trained on one backend runs on the other.
 //
-// # Two formulations
+// # Formulations
 //
 // The scope parameter ParamConvImpl chooses, per graph, how the network is
 // computed; by default by backend (isGoBackend):
@@ -33,18 +33,27 @@
 //     backward, is in the one layout the Go backend multiplies without
 //     transposing (contracted axis last on the left operand), and no large
 //     reduction or scalar broadcast runs element by element.
+//   - "frame" (the pure-Go backend's default): Embedding as im2col, but its
+//     feature maps are laid out so that the shifted windows are copies of
+//     whole rows, made by concatenation, which the Go backend does by block
+//     copies, instead of slices, which it does element by element (frame.go
+//     describes the layout). Networks with layer normalisation, and Conv2D
+//     and Inception on their own, run as im2col.
 //
-// Both formulations compute the same function of the same variables (tests
+// All formulations compute the same function of the same variables (tests
 // check outputs and every gradient against each other and against finite
-// differences). Measured when this was written (2 cores, GOEXPERIMENT=simd,
-// batch 64, Adam): DefaultEmbeddingConfig trained at ~180 images/s as NHWC
-// im2col with GoMLX's derivatives, which spend their time transposing, and
-// at ~370 images/s in this formulation; the Go backend's own convolution
-// loop ("native") is far slower than either.
+// differences). Measured when im2col was written (2 cores,
+// GOEXPERIMENT=simd, batch 64, Adam): DefaultEmbeddingConfig trained at ~180
+// images/s as NHWC im2col with GoMLX's derivatives, which spend their time
+// transposing, and at ~370 images/s as channel-major im2col; the Go
+// backend's own convolution loop ("native") is far slower than either. The
+// frame layout then made training and inference about 1.5 times faster
+// again (BenchmarkTrainStep, BenchmarkInference).
 //
 // Pooling never uses ReduceWindow (slow on the Go backend, and MaxPool has
-// no gradient there): 2x2 pooling is a Reshape plus ReduceMean, 3x3 stride-1
-// pooling a separable sum of shifted slices. Padding is done by
+// no gradient there): 2x2 pooling is a Reshape plus ReduceMean (in the
+// frame layout a shifted sum and a strided slice), 3x3 stride-1 pooling a
+// separable sum of shifted slices (a shifted sum). Padding is done by
 // concatenating zeros, because graph.Pad has no gradient in GoMLX.
 //
 // # Initialisation
@@ -77,14 +86,15 @@ import (
 const ParamSeed = "nn_seed"
 
 // ParamConvImpl is the scope parameter (string) that chooses the
-// formulation (see the package documentation): "im2col", "native", or
-// "auto" / "" (im2col on the pure-Go backend, native elsewhere). It is read
-// when a graph is built.
+// formulation (see the package documentation): "frame", "im2col",
+// "native", or "auto" / "" (frame on the pure-Go backend, native
+// elsewhere). It is read when a graph is built.
 const ParamConvImpl = "nn_conv_impl"
 
 // Convolution formulations accepted by ParamConvImpl.
 const (
 	ConvAuto   = "auto"
+	ConvFrame  = "frame"
 	ConvIm2col = "im2col"
 	ConvNative = "native"
 )

@@ -1,0 +1,412 @@
+package nn
+
+import (
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// The frame layout: Embedding's formulation on the pure-Go backend
+// (ParamConvImpl "frame", the default there).
+//
+// The im2col formulation spends most of its time cutting the k*k shifted
+// windows out of a zero-padded feature map: the Go backend slices element
+// by element, while it concatenates by copying whole blocks. In the frame
+// layout a shifted window needs no slice. Each channel of a batch of B
+// h x w feature maps is one row of a [C, L] matrix holding a canvas of
+// B+2 "slots" of h+1 rows of w+1 columns: slot b+1 holds a zero separator
+// row and then image b's rows, each followed by a zero column; the first
+// and last slots are all zeros. A pixel's 3 x 3 neighbours are then at
+// fixed offsets along the row ((dy-1)(w+1) + (dx-1)), and every neighbour
+// outside the image lands on a zero. The k*k windows are shifted copies of
+// whole rows, made by one Concatenate of the rows with zero blocks between
+// them (shiftConcat); a convolution is that and one matrix product.
+//
+// Frames grow: a convolution's output has t more columns on each side than
+// its input (t a whole number of slots, chosen so that the branches of an
+// Inception block end in the same frame) instead of a cropped input, which
+// would take a slice. A frameMap records where the canvas starts in its
+// matrix (off). Every column that is not a pixel holds an exact zero:
+// pointwise convolutions take their bias on the valid-pixel mask; a 3 x 3
+// convolution's input gets two constant rows, the mask (carrying the bias)
+// and a row that is -1 off the pixels, weighted 1e30, so that the
+// activation (ReLU, or SiLU) zeroes those columns; the mean pool is
+// multiplied by its count map, zero off the pixels. Only the gradient of a
+// convolution's input is cropped (one slice of the input's size, against
+// k*k of them for im2col), and feature maps leave the layout only for the
+// readout: the 2x2 pools are a shifted sum and one strided slice.
+
+// offGrid is the weight of the off-pixel row of a convolution's input:
+// large enough that the activation of every off-pixel column is exactly
+// zero, small enough that float32 does not overflow.
+const offGrid = 1e30
+
+// frameGeom is the canvas geometry for b images of h x w pixels.
+type frameGeom struct{ b, h, w int }
+
+// wp is the canvas row length (an image row and its zero column).
+func (f frameGeom) wp() int { return f.w + 1 }
+
+// slot is the canvas length of one image: a separator row and h rows.
+func (f frameGeom) slot() int { return (f.h + 1) * f.wp() }
+
+// canvas is the length of the canvas: b image slots between two empty ones.
+func (f frameGeom) canvas() int { return (f.b + 2) * f.slot() }
+
+// offsets3 are the canvas offsets of the 3 x 3 neighbourhood in kernel
+// order (dy major, dx minor).
+func (f frameGeom) offsets3() []int {
+	o := make([]int, 0, 9)
+	for dy := range 3 {
+		for dx := range 3 {
+			o = append(o, (dy-1)*f.wp()+dx-1)
+		}
+	}
+	return o
+}
+
+// frameMap is a channel-major feature map [C, L] in the frame layout: the
+// canvas starts at column off (off and L are whole slots); every column
+// that is not a pixel is zero.
+type frameMap struct {
+	x   *graph.Node
+	off int
+	f   frameGeom
+}
+
+// channels is the number of rows of the map's matrix, length its columns.
+func (m frameMap) channels() int { return m.x.Shape().Dimensions[0] }
+func (m frameMap) length() int   { return m.x.Shape().Dimensions[1] }
+
+// toFrame lays out the channel-major x [C, B, h, w] as a frameMap with
+// off = 0 and L = the canvas length. Its gradient is dense's slice.
+func toFrame(x *graph.Node) frameMap {
+	d := x.Shape().Dimensions
+	f := frameGeom{b: d[1], h: d[2], w: d[3]}
+	y := customVJP([]*graph.Node{x}, func(ins []*graph.Node) []*graph.Node {
+		return []*graph.Node{place(ins[0], f, 0, f.canvas())}
+	}, func(_, _, dys []*graph.Node) []*graph.Node {
+		if dys[0] == nil {
+			return []*graph.Node{nil}
+		}
+		return []*graph.Node{frameMap{x: dys[0], off: 0, f: f}.slice(1)}
+	})[0]
+	return frameMap{x: y, off: 0, f: f}
+}
+
+// place writes the channel-major x [C, B, h, w] into a zero [C, L] matrix
+// as a canvas at column off, by concatenations.
+func place(x *graph.Node, f frameGeom, off, length int) *graph.Node {
+	c := x.Shape().Dimensions[0]
+	g := x.Graph()
+	x = graph.Concatenate([]*graph.Node{x, graph.Zeros(g, sliceShape(x, 3, 1))}, 3) // zero column
+	x = graph.Concatenate([]*graph.Node{graph.Zeros(g, sliceShape(x, 2, 1)), x}, 2) // separator row
+	x = graph.Reshape(x, c, f.b*f.slot())
+	before := off + f.slot()
+	after := length - before - f.b*f.slot()
+	return graph.Concatenate([]*graph.Node{graph.Zeros(g, sliceShape(x, 1, before)), x,
+		graph.Zeros(g, sliceShape(x, 1, after))}, 1)
+}
+
+// slice returns every stride-th pixel row and column of m (from the first),
+// channel-major [C, B, ceil(h/stride), ceil(w/stride)]: one slice of a
+// [C, L/slot, h+1, w+1] view.
+func (m frameMap) slice(stride int) *graph.Node {
+	f, s := m.f, m.f.slot()
+	v := graph.Reshape(m.x, m.channels(), m.length()/s, f.h+1, f.wp())
+	first := m.off/s + 1
+	return graph.Slice(v, graph.AxisRange(), graph.AxisRange(first, first+f.b),
+		graph.AxisRange(1, f.h+1).Stride(stride), graph.AxisRange(0, f.w).Stride(stride))
+}
+
+// dense returns m's pixels channel-major, [C, B, h, w]. Its gradient is
+// place.
+func (m frameMap) dense() *graph.Node {
+	return customVJP([]*graph.Node{m.x}, func(ins []*graph.Node) []*graph.Node {
+		return []*graph.Node{frameMap{x: ins[0], off: m.off, f: m.f}.slice(1)}
+	}, func(_, _, dys []*graph.Node) []*graph.Node {
+		if dys[0] == nil {
+			return []*graph.Node{nil}
+		}
+		return []*graph.Node{place(dys[0], m.f, m.off, m.length())}
+	})[0]
+}
+
+// frameConst returns, as a [1, L] constant of like's graph and dtype,
+// pixel(y, x) at every pixel's column of a map in geometry f with canvas
+// offset off, and other elsewhere.
+func frameConst(like *graph.Node, f frameGeom, off, length int, pixel func(y, x int) float64, other float64) *graph.Node {
+	vals := make([]float64, length)
+	for i := range vals {
+		vals[i] = other
+	}
+	img := make([]float64, f.slot())
+	for i := range img {
+		img[i] = other
+	}
+	for y := range f.h {
+		for x := range f.w {
+			img[(y+1)*f.wp()+x] = pixel(y, x)
+		}
+	}
+	for b := range f.b {
+		copy(vals[off+(b+1)*f.slot():], img)
+	}
+	return constLike(like, vals, 1, length)
+}
+
+// valid is m's valid-pixel mask, [1, L]: 1 at the pixels, 0 elsewhere.
+func (m frameMap) valid() *graph.Node {
+	return frameConst(m.x, m.f, m.off, m.length(), func(int, int) float64 { return 1 }, 0)
+}
+
+// offPixels is [1, L]: 0 at m's pixels, -1 elsewhere.
+func (m frameMap) offPixels() *graph.Node {
+	return frameConst(m.x, m.f, m.off, m.length(), func(int, int) float64 { return 0 }, -1)
+}
+
+// shiftConcat returns the shifted copies of the rows of x [C, L]:
+// [C*len(offs), L+2t], row c*len(offs)+s holding x[c, j-t+offs[s]] at
+// column j (zero where that is outside x); t >= max |offs[s]|. It is one
+// Concatenate of x and zero blocks: the copies of x lie back to back, with
+// the zeros of one copy's end and the next one's start between them.
+func shiftConcat(x *graph.Node, offs []int, t int) *graph.Node {
+	c, l := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
+	g := x.Graph()
+	pieces := make([]*graph.Node, 0, 2*len(offs)+1)
+	zeros := func(n int) {
+		if n > 0 {
+			pieces = append(pieces, graph.Zeros(g, sliceShape(x, 1, n)))
+		}
+	}
+	zeros(t - offs[0])
+	for s, o := range offs {
+		pieces = append(pieces, x)
+		if s+1 < len(offs) {
+			zeros(t + o + t - offs[s+1])
+		} else {
+			zeros(t + o)
+		}
+	}
+	return graph.Reshape(graph.Concatenate(pieces, 1), c*len(offs), l+2*t)
+}
+
+// shiftConv is the correlation of the frame map x with weights wt
+// [Cout, (Cin+extra)*S] over the canvas offsets offs (S of them):
+// Y[o, j] = sum over c, s of wt[o, c*S+s] x'[c, j-t+offs[s]], [Cout, L+2t],
+// the canvas t columns further on, where x' is x with the rows extra
+// appended (constant rows, or nil). Forward: Y = wt P with P =
+// shiftConcat(x'). Backward, with dY: dwt = dY P^T (both operands contract
+// their last axes), and dX the correlation of dY with the mirrored
+// weights, by the same shifted copies (negated offsets, margin wp+1),
+// cropped to x's columns. wt's gradient flows to whatever built it.
+//
+// Output columns that are not pixels hold garbage unless the weights of the
+// extra rows take care of it; dY must be zero there.
+func shiftConv(x frameMap, extra []*graph.Node, wt *graph.Node, offs []int, t int) frameMap {
+	cin, ns := x.channels(), len(offs)
+	cout := wt.Shape().Dimensions[0]
+	neg := make([]int, ns)
+	for s, o := range offs {
+		neg[s] = -o
+	}
+	lx := x.length()
+	var patches *graph.Node
+	forward := func(ins []*graph.Node) []*graph.Node {
+		xin := ins[0]
+		if len(extra) > 0 {
+			xin = graph.Concatenate(append([]*graph.Node{xin}, extra...), 0)
+		}
+		patches = shiftConcat(xin, offs, t)
+		return []*graph.Node{graph.DotGeneral(ins[1], []int{1}, nil, patches, []int{0}, nil)}
+	}
+	backward := func(ins, _, dys []*graph.Node) []*graph.Node {
+		dy := dys[0]
+		if dy == nil {
+			return make([]*graph.Node, 2)
+		}
+		dwt := graph.DotGeneral(dy, []int{1}, nil, patches, []int{1}, nil) // [Cout, (Cin+extra)*S]
+		tb := x.f.wp() + 1
+		q := shiftConcat(dy, neg, tb) // [Cout*S, L+2t+2tb]
+		w := graph.Reshape(ins[1], cout, cin+len(extra), ns)
+		if len(extra) > 0 {
+			w = graph.Slice(w, graph.AxisRange(), graph.AxisRange(0, cin), graph.AxisRange())
+		}
+		wb := graph.Reshape(graph.TransposeAllAxes(w, 1, 0, 2), cin, cout*ns)
+		full := graph.DotGeneral(wb, []int{1}, nil, q, []int{0}, nil) // [Cin, L+2t+2tb]
+		dx := graph.Slice(full, graph.AxisRange(), graph.AxisRange(t+tb, t+tb+lx))
+		return []*graph.Node{dx, dwt}
+	}
+	y := customVJP([]*graph.Node{x.x, wt}, forward, backward)[0]
+	return frameMap{x: y, off: x.off + t, f: x.f}
+}
+
+// convActFrame is a 3 x 3 "same" convolution with bias of x, variables in
+// scope, followed by the activation, t columns further on. The input gets
+// two constant rows: the valid mask, whose centre tap carries the bias,
+// and offPixels, whose centre tap weighs offGrid and sends every off-pixel
+// column far below zero, where the activation is exactly zero.
+func (n net) convActFrame(scope *model.Scope, act string, x frameMap, cout, t int) frameMap {
+	g := x.x.Graph()
+	cin := x.channels()
+	kernel, bias := convVars(scope, g, x.x, 3, cin, cout)
+	k := graph.Reshape(graph.TransposeAllAxes(kernel, 3, 2, 0, 1), cout, cin, 9)
+	centre := func(v *graph.Node) *graph.Node { // [Cout] -> [Cout, 1, 9], v at tap 4
+		z := graph.Zeros(g, shapes.Make(k.DType(), cout, 1, 4))
+		return graph.Concatenate([]*graph.Node{z, graph.Reshape(v, cout, 1, 1), z}, 2)
+	}
+	big := constLike(kernel, repeat(offGrid, cout), cout)
+	wt := graph.Reshape(graph.Concatenate([]*graph.Node{k, centre(bias), centre(big)}, 1), cout, (cin+2)*9)
+	y := shiftConv(x, []*graph.Node{x.valid(), x.offPixels()}, wt, x.f.offsets3(), t)
+	y.x = n.activate(act, y.x)
+	return y
+}
+
+// repeat returns n copies of v.
+func repeat(v float64, n int) []float64 {
+	r := make([]float64, n)
+	for i := range r {
+		r[i] = v
+	}
+	return r
+}
+
+// sumWeights returns the constant weights [C, C*S] that add, for every
+// channel, its S shifted copies times scale.
+func sumWeights(like *graph.Node, c, ns int, scale float64) *graph.Node {
+	w := make([]float64, c*c*ns)
+	for o := range c {
+		for s := range ns {
+			w[(o*c+o)*ns+s] = scale
+		}
+	}
+	return constLike(like, w, c, c*ns)
+}
+
+// meanPool3x3Frame is meanPool3x3 (counting in-image pixels only) of the
+// frame map x, t columns further on: the 3 x 3 box sum (shiftConv with
+// constant weights) times the map of reciprocal counts, zero off the
+// pixels.
+func meanPool3x3Frame(x frameMap, t int) frameMap {
+	y := shiftConv(x, nil, sumWeights(x.x, x.channels(), 9, 1), x.f.offsets3(), t)
+	f := x.f
+	y.x = graph.Mul(y.x, frameConst(y.x, f, y.off, y.length(), func(i, j int) float64 {
+		return 1 / float64(count3(i, f.h)*count3(j, f.w))
+	}, 0))
+	return y
+}
+
+// meanPool2x2Frame is meanPool2x2 of the frame map x, channel-major
+// [C, B, h/2, w/2]: the 2 x 2 sums (shiftConv with constant weights 1/4)
+// at every other pixel row and column.
+func meanPool2x2Frame(x frameMap) *graph.Node {
+	f := x.f
+	if f.h < 2 || f.w < 2 {
+		panicf("MeanPool2x2: %dx%d feature map is smaller than the 2x2 window", f.h, f.w)
+	}
+	offs := []int{0, 1, f.wp(), f.wp() + 1}
+	y := shiftConv(x, nil, sumWeights(x.x, x.channels(), 4, 0.25), offs, f.slot())
+	// Odd sizes lose their last row or column, as in meanPool2x2.
+	h2, w2 := f.h/2, f.w/2
+	return customVJP([]*graph.Node{y.x}, func(ins []*graph.Node) []*graph.Node {
+		p := frameMap{x: ins[0], off: y.off, f: f}.slice(2)
+		if d := p.Shape().Dimensions; d[2] != h2 || d[3] != w2 {
+			p = graph.Slice(p, graph.AxisRange(), graph.AxisRange(), graph.AxisRange(0, h2), graph.AxisRange(0, w2))
+		}
+		return []*graph.Node{p}
+	}, func(_, _, dys []*graph.Node) []*graph.Node {
+		dy := dys[0]
+		if dy == nil {
+			return []*graph.Node{nil}
+		}
+		// Back onto the even pixels, zeros on the odd ones: interleave
+		// zero columns and rows by concatenating and reshaping.
+		d := dy.Shape().Dimensions
+		c, b := d[0], d[1]
+		g := dy.Graph()
+		u := graph.Reshape(dy, c, b, h2, w2, 1)
+		u = graph.Concatenate([]*graph.Node{u, graph.Zeros(g, sliceShape(u, 4, 1))}, 4)
+		u = graph.Reshape(u, c, b, h2, 1, 2*w2)
+		u = graph.Concatenate([]*graph.Node{u, graph.Zeros(g, sliceShape(u, 3, 1))}, 3)
+		u = graph.Reshape(u, c, b, 2*h2, 2*w2)
+		if f.h%2 == 1 {
+			u = graph.Concatenate([]*graph.Node{u, graph.Zeros(g, sliceShape(u, 2, 1))}, 2)
+		}
+		if f.w%2 == 1 {
+			u = graph.Concatenate([]*graph.Node{u, graph.Zeros(g, sliceShape(u, 3, 1))}, 3)
+		}
+		return []*graph.Node{place(u, f, y.off, y.length())}
+	})[0]
+}
+
+// alignFrame pads m with zero columns so that its canvas starts at off and
+// its matrix has length L.
+func alignFrame(m frameMap, off, length int) frameMap {
+	before, after := off-m.off, length-off-(m.length()-m.off)
+	if before < 0 || after < 0 {
+		panicf("alignFrame: map [%d cols, canvas at %d] does not fit [%d, canvas at %d] (internal error)", m.length(), m.off, length, off)
+	}
+	if before == 0 && after == 0 {
+		return m
+	}
+	g := m.x.Graph()
+	parts := make([]*graph.Node, 0, 3)
+	if before > 0 {
+		parts = append(parts, graph.Zeros(g, sliceShape(m.x, 1, before)))
+	}
+	parts = append(parts, m.x)
+	if after > 0 {
+		parts = append(parts, graph.Zeros(g, sliceShape(m.x, 1, after)))
+	}
+	return frameMap{x: graph.Concatenate(parts, 1), off: off, f: m.f}
+}
+
+// pointwiseFrame applies len(couts) 1 x 1 convolutions with bias,
+// variables in scopes[j], to the frame maps xs (one frame),
+// concatenated: pointwiseCM with the valid mask in place of the row of
+// ones, so that the output stays zero off the pixels.
+func pointwiseFrame(scopes []*model.Scope, xs []frameMap, couts []int) []frameMap {
+	cin := 0
+	nodes := make([]*graph.Node, len(xs))
+	for i, x := range xs {
+		cin += x.channels()
+		nodes[i] = x.x
+	}
+	x0 := xs[0]
+	g := x0.x.Graph()
+	kernels := make([]*graph.Node, len(couts))
+	biases := make([]*graph.Node, len(couts))
+	for j, cout := range couts {
+		kernels[j], biases[j] = convVars(scopes[j], g, x0.x, 1, cin, cout)
+	}
+	ys := pointwiseCM(nodes, kernels, biases, x0.valid())
+	out := make([]frameMap, len(ys))
+	for j, y := range ys {
+		out[j] = frameMap{x: y, off: x0.off, f: x0.f}
+	}
+	return out
+}
+
+// inceptionFrame is inception in the frame layout: xs share one frame, and
+// the four branches come back in one frame two slots further on (the 3x3
+// branch and the pool in one step of two slots, the 5x5 pair in two of one,
+// the 1x1 branch padded).
+func (n net) inceptionFrame(scope *model.Scope, xs []frameMap, cfg InceptionConfig) []frameMap {
+	if err := cfg.Validate(); err != nil {
+		panicf("Inception: %v", err)
+	}
+	act := cfg.Activation
+	s := xs[0].f.slot()
+	red := pointwiseFrame([]*model.Scope{scope.In("1x1"), scope.In("3x3_reduce"), scope.In("5x5_reduce"), scope.In("pool_proj")},
+		xs, []int{cfg.C1, cfg.C3Reduce, cfg.C5Reduce, cfg.CPool})
+	for j := range 3 {
+		red[j].x = n.activate(act, red[j].x)
+	}
+	b3 := n.convActFrame(scope.In("3x3"), act, red[1], cfg.C3, 2*s)
+	b5 := n.convActFrame(scope.In("5x5a"), act, red[2], cfg.C5, s)
+	b5 = n.convActFrame(scope.In("5x5b"), act, b5, cfg.C5, s)
+	pool := meanPool3x3Frame(red[3], 2*s)
+	pool.x = n.activate(act, pool.x)
+	b1 := alignFrame(red[0], b3.off, b3.length())
+	return []frameMap{b1, b3, b5, pool}
+}
