@@ -33,8 +33,10 @@ import (
 // activation (ReLU, or SiLU) zeroes those columns; the mean pool is
 // multiplied by its count map, zero off the pixels. Only the gradient of a
 // convolution's input is cropped (one slice of the input's size, against
-// k*k of them for im2col), and feature maps leave the layout only for the
-// readout: the 2x2 pools are a shifted sum and one strided slice.
+// k*k of them for im2col). A 2x2 pool is a shifted sum and one strided
+// slice, which leaves the layout; the pooled maps are laid out again (by
+// concatenation) for the next block, and the readout takes them as they
+// are.
 
 // offGrid is the weight of the off-pixel row of a convolution's input:
 // large enough that the activation of every off-pixel column is exactly
