@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -64,9 +65,15 @@ func BenchmarkTrainStepFullRes(b *testing.B) {
 	}
 }
 
-// benchInference measures cfg's forward pass on batches of 500 in the
-// formulation impl, in images per second.
+// benchInference measures cfg's forward pass in the formulation impl, in
+// images per second, on batches of 125 images (the size of the graph calls
+// of npe's Posterior).
 func benchInference(b *testing.B, impl string, cfg EmbeddingConfig) {
+	benchInferenceBatch(b, impl, cfg, 125)
+}
+
+// benchInferenceBatch is benchInference on batches of the given size.
+func benchInferenceBatch(b *testing.B, impl string, cfg EmbeddingConfig, batch int) {
 	backend := goBackend(b)
 	store := newStore(impl)
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
@@ -75,7 +82,6 @@ func benchInference(b *testing.B, impl string, cfg EmbeddingConfig) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const batch = 500
 	x := randTensor(rand.New(rand.NewPCG(3, 4)), false, batch, 48, 48, 4)
 	within(b, 5*graphTimeout, func() (*tensors.Tensor, error) { return exec.Call1(x) })
 	b.ResetTimer()
@@ -85,9 +91,23 @@ func benchInference(b *testing.B, impl string, cfg EmbeddingConfig) {
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
 }
 
+// BenchmarkInferenceBatch: DefaultEmbeddingConfig's forward pass on small
+// batches, frame layout and im2col (the frame layout's margins weigh most
+// on a batch of one).
+func BenchmarkInferenceBatch(b *testing.B) {
+	for _, batch := range []int{1, 4, 16, 64} {
+		for _, impl := range []string{ConvFrame, ConvIm2col} {
+			b.Run(fmt.Sprintf("%d/%s", batch, impl), func(b *testing.B) {
+				benchInferenceBatch(b, impl, DefaultEmbeddingConfig(), batch)
+			})
+		}
+	}
+}
+
 // BenchmarkInference: DefaultEmbeddingConfig and fullResConfig forward
-// passes on batches of 500, one graph call at a time, in the frame layout
-// (the default) and im2col.
+// passes on batches of 125, one graph call at a time, in the frame layout
+// (the default) and im2col. (With much larger batches the timings depend on
+// how often the garbage collector empties the Go backend's buffer pools.)
 func BenchmarkInference(b *testing.B) {
 	for _, c := range []struct {
 		name string

@@ -70,9 +70,9 @@ type EmbeddingConfig struct {
 // (24 x 24), Inception blocks of 40, 80 and 128 channels at 24 x 24, 12 x 12
 // and 6 x 6, global average pooling and a dense layer to 64 outputs, ReLU,
 // no normalisation: 47,488 parameters. On the pure-Go backend (2 cores,
-// GOEXPERIMENT=simd, the frame layout) it trains at ~440 images/s with
-// batch 64 and Adam, about 57 s for a 25,000-image epoch, and embeds
-// ~1,400 images/s in one graph call (BenchmarkTrainStep,
+// GOEXPERIMENT=simd, the frame layout) it trains at ~400 images/s with
+// batch 64 and Adam, about a minute for a 25,000-image epoch, and embeds
+// ~1,250 images/s in graph calls of 125 images (BenchmarkTrainStep,
 // BenchmarkInference).
 func DefaultEmbeddingConfig() EmbeddingConfig {
 	return EmbeddingConfig{
@@ -166,10 +166,13 @@ func (c EmbeddingConfig) OutputSize(h, w int) (int, int, error) {
 //
 // Variables, under scope: "stem" (Conv2D), "norm_stem", "block0",
 // "block1", ... (Inception), "hidden" and "out" (Dense). On the Go backend
-// (or with ParamConvImpl = "im2col") the network runs channel-major
-// throughout: the images are transposed once, the Inception branches stay
-// separate channel groups, and a flattened readout is put back in NHWC
-// order, so both formulations share variables and give the same result.
+// (ParamConvImpl "frame", the default there, or "im2col") the network runs
+// channel-major throughout: the images are transposed once, the Inception
+// branches stay separate channel groups, and a flattened readout is put
+// back in NHWC order, so all formulations share variables and give the
+// same result. The frame layout (frame.go) needs finite images: a NaN or
+// Inf pixel, which prep rejects, would spread to the other images of the
+// batch through the canvas's zero borders.
 //
 // It panics (an error from model.Exec) if cfg is invalid or the images are
 // too small for its pools.
@@ -252,15 +255,16 @@ func (c EmbeddingConfig) frameable() bool {
 // the layout for each 2x2 pool and come back after it.
 func (n net) embedFrame(scope *model.Scope, cfg EmbeddingConfig, images *graph.Node) []*graph.Node {
 	m := toFrame(images)
-	m = n.convActFrame(scope.In("stem"), cfg.Activation, m, cfg.StemChannels, m.f.slot())
+	m = n.convActFrame(scope.In("stem"), cfg.Activation, m, cfg.StemChannels, m.f.step())
 	ms := []frameMap{m}
-	dense := func(pool bool) []*graph.Node {
+	// leave returns the maps channel-major [C, B, h, w], 2x2-pooled or not.
+	leave := func(pool bool) []*graph.Node {
 		xs := make([]*graph.Node, len(ms))
-		for j, m := range ms {
+		for j, mj := range ms {
 			if pool {
-				xs[j] = meanPool2x2Frame(m)
+				xs[j] = meanPool2x2Frame(mj)
 			} else {
-				xs[j] = m.dense()
+				xs[j] = mj.dense()
 			}
 		}
 		return xs
@@ -271,7 +275,7 @@ func (n net) embedFrame(scope *model.Scope, cfg EmbeddingConfig, images *graph.N
 		}
 	}
 	if cfg.StemPool {
-		reframe(dense(true))
+		reframe(leave(true))
 	}
 	last := len(cfg.Blocks) - 1
 	for i := range cfg.Blocks {
@@ -280,10 +284,10 @@ func (n net) embedFrame(scope *model.Scope, cfg EmbeddingConfig, images *graph.N
 			break
 		}
 		if cfg.PoolAfter(i) {
-			reframe(dense(true))
+			reframe(leave(true))
 		}
 	}
-	return dense(cfg.PoolAfter(last))
+	return leave(last >= 0 && cfg.PoolAfter(last))
 }
 
 // withRadius appends the CoordsRadius channel to NHWC images.

@@ -14,19 +14,21 @@ import (
 // by element, while it concatenates by copying whole blocks. In the frame
 // layout a shifted window needs no slice. Each channel of a batch of B
 // h x w feature maps is one row of a [C, L] matrix holding a canvas of
-// B+2 "slots" of h+1 rows of w+1 columns: slot b+1 holds a zero separator
-// row and then image b's rows, each followed by a zero column; the first
-// and last slots are all zeros. A pixel's 3 x 3 neighbours are then at
-// fixed offsets along the row ((dy-1)(w+1) + (dx-1)), and every neighbour
+// rows of w+1 columns: a zero row, then B "slots" of h+1 rows (a zero
+// separator row and the image's rows, each followed by a zero column), then
+// a last zero separator row. A pixel's 3 x 3 neighbours are then at fixed
+// offsets along the row ((dy-1)(w+1) + (dx-1)), and every neighbour
 // outside the image lands on a zero. The k*k windows are shifted copies of
 // whole rows, made by one Concatenate of the rows with zero blocks between
 // them (shiftConcat); a convolution is that and one matrix product.
 //
 // Frames grow: a convolution's output has t more columns on each side than
-// its input (t a whole number of slots, chosen so that the branches of an
-// Inception block end in the same frame) instead of a cropped input, which
-// would take a slice. A frameMap records where the canvas starts in its
-// matrix (off). Every column that is not a pixel holds an exact zero:
+// its input (t two canvas rows, or four for the branches of an Inception
+// block that take one step where another takes two, so that all end in the
+// same frame) instead of a cropped input, which would take a slice. A
+// frameMap records where the canvas starts in its matrix (off). Every
+// column that is not a pixel holds an exact zero as long as the images are
+// finite:
 // pointwise convolutions take their bias on the valid-pixel mask; a 3 x 3
 // convolution's input gets two constant rows, the mask (carrying the bias)
 // and a row that is -1 off the pixels, weighted 1e30, so that the
@@ -36,11 +38,13 @@ import (
 // k*k of them for im2col). A 2x2 pool is a shifted sum and one strided
 // slice, which leaves the layout; the pooled maps are laid out again (by
 // concatenation) for the next block, and the readout takes them as they
-// are.
+// are. The margins cost little: for a batch of 64 24x24 maps a block's
+// output spans 1,610 canvas rows, against 1,600 in the images' slots.
 
 // offGrid is the weight of the off-pixel row of a convolution's input:
 // large enough that the activation of every off-pixel column is exactly
-// zero, small enough that float32 does not overflow.
+// zero, small enough that float32 does not overflow in the forward pass
+// (the activations' hand-written gradients never multiply by it).
 const offGrid = 1e30
 
 // frameGeom is the canvas geometry for b images of h x w pixels.
@@ -52,8 +56,17 @@ func (f frameGeom) wp() int { return f.w + 1 }
 // slot is the canvas length of one image: a separator row and h rows.
 func (f frameGeom) slot() int { return (f.h + 1) * f.wp() }
 
-// canvas is the length of the canvas: b image slots between two empty ones.
-func (f frameGeom) canvas() int { return (f.b + 2) * f.slot() }
+// canvas is the length of the canvas: a zero row, b image slots and a
+// separator row.
+func (f frameGeom) canvas() int { return f.b*f.slot() + 2*f.wp() }
+
+// step is the growth of a 3 x 3 convolution's output on each side: two
+// canvas rows (at least the largest offset, wp+1; whole rows keep the
+// canvas's rows aligned with the matrix's).
+func (f frameGeom) step() int { return 2 * f.wp() }
+
+// pixel returns the canvas column of pixel (y, x) of image b.
+func (f frameGeom) pixel(b, y, x int) int { return f.wp() + b*f.slot() + (y+1)*f.wp() + x }
 
 // offsets3 are the canvas offsets of the 3 x 3 neighbourhood in kernel
 // order (dy major, dx minor).
@@ -68,8 +81,8 @@ func (f frameGeom) offsets3() []int {
 }
 
 // frameMap is a channel-major feature map [C, L] in the frame layout: the
-// canvas starts at column off (off and L are whole slots); every column
-// that is not a pixel is zero.
+// canvas starts at column off (off and L are whole canvas rows); every
+// column that is not a pixel is zero.
 type frameMap struct {
 	x   *graph.Node
 	off int
@@ -104,21 +117,38 @@ func place(x *graph.Node, f frameGeom, off, length int) *graph.Node {
 	x = graph.Concatenate([]*graph.Node{x, graph.Zeros(g, sliceShape(x, 3, 1))}, 3) // zero column
 	x = graph.Concatenate([]*graph.Node{graph.Zeros(g, sliceShape(x, 2, 1)), x}, 2) // separator row
 	x = graph.Reshape(x, c, f.b*f.slot())
-	before := off + f.slot()
+	before := off + f.wp()
 	after := length - before - f.b*f.slot()
 	return graph.Concatenate([]*graph.Node{graph.Zeros(g, sliceShape(x, 1, before)), x,
 		graph.Zeros(g, sliceShape(x, 1, after))}, 1)
 }
 
-// slice returns every stride-th pixel row and column of m (from the first),
-// channel-major [C, B, ceil(h/stride), ceil(w/stride)]: one slice of a
-// [C, L/slot, h+1, w+1] view.
+// slice returns every stride-th pixel row and column of m (from the first;
+// h/stride rows and w/stride columns, so a 2x2 pool's odd last row or
+// column is dropped), channel-major [C, B, h/stride, w/stride]: one slice
+// of a [C, n, h+1, w+1] view of m, whose matrix is first padded with zero
+// rows, where needed, to put the images' slots on that view's second axis.
 func (m frameMap) slice(stride int) *graph.Node {
-	f, s := m.f, m.f.slot()
-	v := graph.Reshape(m.x, m.channels(), m.length()/s, f.h+1, f.wp())
-	first := m.off/s + 1
-	return graph.Slice(v, graph.AxisRange(), graph.AxisRange(first, first+f.b),
-		graph.AxisRange(1, f.h+1).Stride(stride), graph.AxisRange(0, f.w).Stride(stride))
+	f, wp, hp := m.f, m.f.wp(), m.f.h+1
+	first, rows := m.off/wp+1, m.length()/wp // image 0's slot; the matrix's rows
+	pre := (hp - first%hp) % hp
+	post := (hp - (pre+rows)%hp) % hp
+	x := m.x
+	if pre > 0 || post > 0 {
+		parts := []*graph.Node{x}
+		if pre > 0 {
+			parts = append([]*graph.Node{graph.Zeros(x.Graph(), sliceShape(x, 1, pre*wp))}, parts...)
+		}
+		if post > 0 {
+			parts = append(parts, graph.Zeros(x.Graph(), sliceShape(x, 1, post*wp)))
+		}
+		x = graph.Concatenate(parts, 1)
+	}
+	v := graph.Reshape(x, m.channels(), (pre+rows+post)/hp, hp, wp)
+	b0 := (pre + first) / hp
+	nh, nw := f.h/stride, f.w/stride
+	return graph.Slice(v, graph.AxisRange(), graph.AxisRange(b0, b0+f.b),
+		graph.AxisRange(1, 1+stride*nh).Stride(stride), graph.AxisRange(0, stride*nw).Stride(stride))
 }
 
 // dense returns m's pixels channel-major, [C, B, h, w]. Its gradient is
@@ -152,7 +182,7 @@ func frameConst(like *graph.Node, f frameGeom, off, length int, pixel func(y, x 
 		}
 	}
 	for b := range f.b {
-		copy(vals[off+(b+1)*f.slot():], img)
+		copy(vals[off+f.pixel(b, -1, 0):], img)
 	}
 	return constLike(like, vals, 1, length)
 }
@@ -200,8 +230,8 @@ func shiftConcat(x *graph.Node, offs []int, t int) *graph.Node {
 // appended (constant rows, or nil). Forward: Y = wt P with P =
 // shiftConcat(x'). Backward, with dY: dwt = dY P^T (both operands contract
 // their last axes), and dX the correlation of dY with the mirrored
-// weights, by the same shifted copies (negated offsets, margin wp+1),
-// cropped to x's columns. wt's gradient flows to whatever built it.
+// weights, by the same shifted copies (negated offsets, margin the largest
+// |offset|), cropped to x's columns. wt's gradient flows to whatever built it.
 //
 // Output columns that are not pixels hold garbage unless the weights of the
 // extra rows take care of it; dY must be zero there.
@@ -228,7 +258,10 @@ func shiftConv(x frameMap, extra []*graph.Node, wt *graph.Node, offs []int, t in
 			return make([]*graph.Node, 2)
 		}
 		dwt := graph.DotGeneral(dy, []int{1}, nil, patches, []int{1}, nil) // [Cout, (Cin+extra)*S]
-		tb := x.f.wp() + 1
+		tb := 0
+		for _, o := range offs {
+			tb = max(tb, o, -o)
+		}
 		q := shiftConcat(dy, neg, tb) // [Cout*S, L+2t+2tb]
 		w := graph.Reshape(ins[1], cout, cin+len(extra), ns)
 		if len(extra) > 0 {
@@ -247,7 +280,10 @@ func shiftConv(x frameMap, extra []*graph.Node, wt *graph.Node, offs []int, t in
 // scope, followed by the activation, t columns further on. The input gets
 // two constant rows: the valid mask, whose centre tap carries the bias,
 // and offPixels, whose centre tap weighs offGrid and sends every off-pixel
-// column far below zero, where the activation is exactly zero.
+// column of the input's extent far below zero, where the activation is
+// exactly zero. The t columns the output adds on each side read only the
+// input's zero margins (t and the margins exceed every offset), so they
+// are exactly zero before the activation, and after it.
 func (n net) convActFrame(scope *model.Scope, act string, x frameMap, cout, t int) frameMap {
 	g := x.x.Graph()
 	cin := x.channels()
@@ -300,22 +336,18 @@ func meanPool3x3Frame(x frameMap, t int) frameMap {
 
 // meanPool2x2Frame is meanPool2x2 of the frame map x, channel-major
 // [C, B, h/2, w/2]: the 2 x 2 sums (shiftConv with constant weights 1/4)
-// at every other pixel row and column.
+// at every other pixel row and column (odd sizes lose their last row or
+// column, as in meanPool2x2).
 func meanPool2x2Frame(x frameMap) *graph.Node {
 	f := x.f
 	if f.h < 2 || f.w < 2 {
 		panicf("MeanPool2x2: %dx%d feature map is smaller than the 2x2 window", f.h, f.w)
 	}
 	offs := []int{0, 1, f.wp(), f.wp() + 1}
-	y := shiftConv(x, nil, sumWeights(x.x, x.channels(), 4, 0.25), offs, f.slot())
-	// Odd sizes lose their last row or column, as in meanPool2x2.
+	y := shiftConv(x, nil, sumWeights(x.x, x.channels(), 4, 0.25), offs, f.step())
 	h2, w2 := f.h/2, f.w/2
 	return customVJP([]*graph.Node{y.x}, func(ins []*graph.Node) []*graph.Node {
-		p := frameMap{x: ins[0], off: y.off, f: f}.slice(2)
-		if d := p.Shape().Dimensions; d[2] != h2 || d[3] != w2 {
-			p = graph.Slice(p, graph.AxisRange(), graph.AxisRange(), graph.AxisRange(0, h2), graph.AxisRange(0, w2))
-		}
-		return []*graph.Node{p}
+		return []*graph.Node{frameMap{x: ins[0], off: y.off, f: f}.slice(2)}
 	}, func(_, _, dys []*graph.Node) []*graph.Node {
 		dy := dys[0]
 		if dy == nil {
@@ -390,15 +422,15 @@ func pointwiseFrame(scopes []*model.Scope, xs []frameMap, couts []int) []frameMa
 }
 
 // inceptionFrame is inception in the frame layout: xs share one frame, and
-// the four branches come back in one frame two slots further on (the 3x3
-// branch and the pool in one step of two slots, the 5x5 pair in two of one,
-// the 1x1 branch padded).
+// the four branches come back in one frame two steps further on (the 3x3
+// branch and the pool in one double step, the 5x5 pair in two steps, the
+// 1x1 branch padded).
 func (n net) inceptionFrame(scope *model.Scope, xs []frameMap, cfg InceptionConfig) []frameMap {
 	if err := cfg.Validate(); err != nil {
 		panicf("Inception: %v", err)
 	}
 	act := cfg.Activation
-	s := xs[0].f.slot()
+	s := xs[0].f.step()
 	red := pointwiseFrame([]*model.Scope{scope.In("1x1"), scope.In("3x3_reduce"), scope.In("5x5_reduce"), scope.In("pool_proj")},
 		xs, []int{cfg.C1, cfg.C3Reduce, cfg.C5Reduce, cfg.CPool})
 	for j := range 3 {

@@ -276,3 +276,76 @@ func compareGrads(t *testing.T, tc string, a, b gradReport) {
 		t.Errorf("%v: %d of %d gradients are zero", tc, zero, len(a.grads))
 	}
 }
+
+// TestFrameSmallShapes: the frame layout against the native formulation,
+// outputs and every gradient in float64, on the shapes where its canvas
+// arithmetic has the least room: maps of one row or column, a batch of one,
+// odd sizes pooled to 1x1, blocks in a row without pools, no blocks at all
+// (with BlockPool nil and empty).
+func TestFrameSmallShapes(t *testing.T) {
+	one := InceptionConfig{C1: 1, C3Reduce: 1, C3: 1, C5Reduce: 1, C5: 1, CPool: 1}
+	base := EmbeddingConfig{StemChannels: 2, Blocks: []InceptionConfig{smallInception}, Readout: ReadoutFlatten,
+		EmbedDim: 2, Activation: ActReLU, Norm: NormNone}
+	with := func(f func(c *EmbeddingConfig)) EmbeddingConfig {
+		c := base
+		c.Blocks = append([]InceptionConfig(nil), base.Blocks...)
+		f(&c)
+		return c
+	}
+	for _, tc := range []struct {
+		name       string
+		b, h, w, c int
+		cfg        EmbeddingConfig
+	}{
+		{"1x1 batch 1", 1, 1, 1, 2, base},
+		{"1x5", 2, 1, 5, 1, base},
+		{"5x1 silu", 2, 5, 1, 2, with(func(c *EmbeddingConfig) { c.Activation = ActSiLU })},
+		{"3x2 pooled to 1x1", 2, 3, 2, 2, with(func(c *EmbeddingConfig) { c.StemPool = true })},
+		{"5x4 stem and block pools", 1, 5, 4, 3, with(func(c *EmbeddingConfig) {
+			c.StemPool, c.Blocks, c.Readout = true, []InceptionConfig{smallInception, one}, ReadoutMean
+		})},
+		{"three blocks, no pools", 2, 4, 3, 2, with(func(c *EmbeddingConfig) {
+			c.Blocks, c.BlockPool = []InceptionConfig{one, smallInception, one}, []bool{false, false, false}
+		})},
+		{"no blocks, BlockPool nil", 2, 6, 4, 2, with(func(c *EmbeddingConfig) { c.StemPool, c.Blocks = true, nil })},
+		{"no blocks, BlockPool empty", 2, 6, 4, 2, with(func(c *EmbeddingConfig) {
+			c.StemPool, c.Blocks, c.BlockPool = true, nil, []bool{}
+		})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := randTensor(rand.New(rand.NewPCG(uint64(tc.h), uint64(tc.w))), true, tc.b, tc.h, tc.w, tc.c)
+			build := func(scope *model.Scope, x *graph.Node) *graph.Node { return Embedding(scope.In("embed"), tc.cfg, x) }
+			a, b := gradCheck(t, ConvFrame, x, build, 2, gradTol), gradCheck(t, ConvNative, x, build, 2, gradTol)
+			if len(a.grads) != len(b.grads) {
+				t.Fatalf("%d vs %d gradients", len(a.grads), len(b.grads))
+			}
+			for name, ga := range a.grads {
+				if d := maxAbsDiff(t, ga, b.grads[name]); d > 1e-10*max(1, maxAbs(b.grads[name])) {
+					t.Errorf("gradient of %s differs from native by %g", name, d)
+				}
+			}
+		})
+	}
+}
+
+// TestSiLUGradientFinite: on the Go backend SiLU's gradient stays finite at
+// the frame layout's off-pixel pre-activations (-1e30) under a large
+// incoming gradient, where GoMLX's derivative of x * sigmoid(x) computes
+// (dy * x) * s(1-s) = Inf * 0.
+func TestSiLUGradientFinite(t *testing.T) {
+	backend := goBackend(t)
+	x := tensors.FromValue([]float32{-1e30, -3, 0, 2, 50})
+	got := within(t, graphTimeout, func() (*tensors.Tensor, error) {
+		return graph.MustNewExec(backend, func(x *graph.Node) *graph.Node {
+			y := Activate(ActSiLU, x)
+			return graph.Gradient(graph.ReduceAllSum(graph.MulScalar(y, 1e10)), x)[0]
+		}).Call1(x)
+	})
+	g := flat64(got)
+	want := []float64{0, 1e10 * -0.0881, 1e10 * 0.5, 1e10 * 1.0907, 1e10}
+	for i, v := range g {
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v-want[i]) > 1e-3*max(1e10*1e-3, math.Abs(want[i])) {
+			t.Errorf("x = %g: gradient %g, want %g", flat64(x)[i], v, want[i])
+		}
+	}
+}

@@ -30,9 +30,12 @@ func validNorm(name string) bool {
 }
 
 // Activate applies the named activation to x: "relu" (or "") max(x, 0);
-// "silu" x * sigmoid(x). On the Go backend ReLU's gradient is written by
-// hand (dy where x >= 0: two element-wise passes where GoMLX's derivative of
-// Max takes five).
+// "silu" x * sigmoid(x). On the Go backend both gradients are written by
+// hand: ReLU's is dy where x >= 0 (two element-wise passes where GoMLX's
+// derivative of Max takes five), SiLU's dy * s (1 + x (1 - s)) with
+// s = sigmoid(x), which never multiplies dy by x (GoMLX's derivative does,
+// and overflows to Inf, then NaN, for very negative x such as the frame
+// layout's off-pixel columns).
 func Activate(name string, x *graph.Node) *graph.Node {
 	return activate(name, x, isGoBackend(x.Graph()))
 }
@@ -60,7 +63,22 @@ func activate(name string, x *graph.Node, custom bool) *graph.Node {
 			return []*graph.Node{graph.Where(graph.GreaterOrEqual(x, graph.ZerosLike(x)), dys[0], graph.ZerosLike(dys[0]))}
 		})[0]
 	case ActSiLU:
-		return graph.Mul(x, graph.Sigmoid(x))
+		if !custom {
+			return graph.Mul(x, graph.Sigmoid(x))
+		}
+		var sig *graph.Node
+		return customVJP([]*graph.Node{x}, func(ins []*graph.Node) []*graph.Node {
+			sig = graph.Sigmoid(ins[0])
+			return []*graph.Node{graph.Mul(ins[0], sig)}
+		}, func(ins, _, dys []*graph.Node) []*graph.Node {
+			if dys[0] == nil {
+				return []*graph.Node{nil}
+			}
+			x := ins[0]
+			one := graph.OnesLike(x)
+			slope := graph.Mul(sig, graph.Add(one, graph.Mul(x, graph.Sub(one, sig))))
+			return []*graph.Node{graph.Mul(dys[0], slope)}
+		})[0]
 	default:
 		panicf("Activate: unknown activation %q (want %q or %q)", name, ActReLU, ActSiLU)
 		return nil
