@@ -166,11 +166,11 @@ func firstLine(s string) string {
 func TestFormulationChoice(t *testing.T) {
 	backend := goBackend(t)
 	for _, tc := range []struct {
-		impl      string
-		cm, frame bool
-		wantErr   bool
-	}{{ConvAuto, true, true, false}, {"", true, true, false}, {ConvFrame, true, true, false},
-		{ConvIm2col, true, false, false}, {ConvNative, false, false, false}, {"winograd", false, false, true}} {
+		impl            string
+		cm, frame, auto bool
+		wantErr         bool
+	}{{ConvAuto, true, true, true, false}, {"", true, true, true, false}, {ConvFrame, true, true, false, false},
+		{ConvIm2col, true, false, false, false}, {ConvNative, false, false, false, false}, {"winograd", false, false, false, true}} {
 		var got net
 		err := runWithin(t, graphTimeout, func() error {
 			_, err := model.CallOnce(backend, newStore(tc.impl), func(scope *model.Scope, x *graph.Node) *graph.Node {
@@ -179,8 +179,8 @@ func TestFormulationChoice(t *testing.T) {
 			}, []float32{1})
 			return err
 		})
-		if (err != nil) != tc.wantErr || (err == nil && (got.cm != tc.cm || got.frame != tc.frame)) {
-			t.Errorf("%q: %+v, error %v; want cm %v frame %v, error %v", tc.impl, got, err, tc.cm, tc.frame, tc.wantErr)
+		if (err != nil) != tc.wantErr || (err == nil && (got.cm != tc.cm || got.frame != tc.frame || got.auto != tc.auto)) {
+			t.Errorf("%q: %+v, error %v; want cm %v frame %v auto %v, error %v", tc.impl, got, err, tc.cm, tc.frame, tc.auto, tc.wantErr)
 		}
 	}
 }

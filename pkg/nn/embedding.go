@@ -190,7 +190,7 @@ func Embedding(scope *model.Scope, cfg EmbeddingConfig, images *graph.Node) *gra
 		images = withRadius(images)
 	}
 	var xs []*graph.Node
-	if n.frame && cfg.frameable() {
+	if n.frame && cfg.frameable() && (!n.auto || d[0] >= frameMinBatch) {
 		xs = n.embedFrame(scope, cfg, n.fromNHWC(images))
 	} else {
 		x := n.conv(scope.In("stem"), n.fromNHWC(images), cfg.StemChannels, 3)

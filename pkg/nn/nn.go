@@ -33,12 +33,13 @@
 //     backward, is in the one layout the Go backend multiplies without
 //     transposing (contracted axis last on the left operand), and no large
 //     reduction or scalar broadcast runs element by element.
-//   - "frame" (the pure-Go backend's default): Embedding as im2col, but its
-//     feature maps are laid out so that the shifted windows are copies of
-//     whole rows, made by concatenation, which the Go backend does by block
-//     copies, instead of slices, which it does element by element (frame.go
-//     describes the layout). Networks with layer normalisation, and Conv2D
-//     and Inception on their own, run as im2col.
+//   - "frame" (the pure-Go backend's default for batches of 8 images or
+//     more): Embedding as im2col, but its feature maps are laid out so that
+//     the shifted windows are copies of whole rows, made by concatenation,
+//     which the Go backend does by block copies, instead of slices, which
+//     it does element by element (frame.go describes the layout). Networks
+//     with layer normalisation, and Conv2D and Inception on their own, run
+//     as im2col.
 //
 // All formulations compute the same function of the same variables (tests
 // check outputs and every gradient against each other and against finite
@@ -88,8 +89,9 @@ const ParamSeed = "nn_seed"
 
 // ParamConvImpl is the scope parameter (string) that chooses the
 // formulation (see the package documentation): "frame", "im2col",
-// "native", or "auto" / "" (frame on the pure-Go backend, native
-// elsewhere). It is read when a graph is built.
+// "native", or "auto" / "" (frame on the pure-Go backend, im2col there for
+// batches of fewer than 8 images, native elsewhere). It is read when a
+// graph is built.
 const ParamConvImpl = "nn_conv_impl"
 
 // Convolution formulations accepted by ParamConvImpl.
