@@ -55,8 +55,8 @@ type net struct {
 }
 
 // frameMinBatch is the smallest batch Embedding lays out in frames when the
-// formulation is chosen by backend: the canvas's margins cost more than
-// the frame layout saves on a few images (BenchmarkInferenceBatch: 462
+// formulation is chosen by backend: on a few images the layout's margins
+// and extra operations cost more than it saves (BenchmarkInferenceBatch: 462
 // against 707 images/s for one image, 821 against 881 for four, 1,276
 // against 963 for sixteen).
 const frameMinBatch = 8
