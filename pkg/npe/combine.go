@@ -181,6 +181,20 @@ func Combine(dst string, parts []Part) (*Card, error) {
 	return out, nil
 }
 
+// fieldDiff names the fields in which the structs a and b (of one type)
+// differ, with a's value and then b's, the first model's: "StemPool false,
+// the first model true; ...".
+func fieldDiff(a, b any) string {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	var d []string
+	for i := range va.NumField() {
+		if fa, fb := va.Field(i).Interface(), vb.Field(i).Interface(); !reflect.DeepEqual(fa, fb) {
+			d = append(d, fmt.Sprintf("%s %v, the first model %v", va.Type().Field(i).Name, fa, fb))
+		}
+	}
+	return strings.Join(d, "; ")
+}
+
 // compatible reports why model c (in dir) cannot join the combined card out.
 func compatible(out, c *Card, dir string) error {
 	switch {
@@ -190,9 +204,9 @@ func compatible(out, c *Card, dir string) error {
 		return fmt.Errorf("npe: combine: %s takes %dx%d %s images, the first model %dx%d %s", dir, c.NX, c.NY,
 			strings.Join(c.Bands, ""), out.NX, out.NY, strings.Join(out.Bands, ""))
 	case !reflect.DeepEqual(out.Config.Embedding, c.Config.Embedding):
-		return fmt.Errorf("npe: combine: %s has another embedding network (%s; the first model: %s)", dir, c.Config.Summary(), out.Config.Summary())
+		return fmt.Errorf("npe: combine: %s has another embedding network (%s)", dir, fieldDiff(c.Config.Embedding, out.Config.Embedding))
 	case !reflect.DeepEqual(out.Config.Flow, c.Config.Flow):
-		return fmt.Errorf("npe: combine: %s has other flows (%+v; the first model: %+v)", dir, c.Config.Flow, out.Config.Flow)
+		return fmt.Errorf("npe: combine: %s has other flows (%s)", dir, fieldDiff(c.Config.Flow, out.Config.Flow))
 	case out.Data.Preset != c.Data.Preset:
 		return fmt.Errorf("npe: combine: %s was trained on preset %q, the first model on %q", dir, c.Data.Preset, out.Data.Preset)
 	}

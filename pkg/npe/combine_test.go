@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lenssbi/lenssbi/pkg/dataset"
+	"github.com/lenssbi/lenssbi/pkg/nn"
 )
 
 // TestCombine trains a four-network marginal model and a theta_E-only one,
@@ -175,5 +176,24 @@ func TestParsePart(t *testing.T) {
 		if _, err := ParsePart(s); err == nil {
 			t.Errorf("%q accepted", s)
 		}
+	}
+}
+
+// TestCombineNamesDifferences: a network with its pools elsewhere (the same
+// Summary line) is refused with the fields that differ.
+func TestCombineNamesDifferences(t *testing.T) {
+	a, b := &Card{}, &Card{}
+	a.Config.Embedding = nn.DefaultEmbeddingConfig()
+	b.Config.Embedding = nn.DefaultEmbeddingConfig()
+	b.Config.Embedding.StemPool, b.Config.Embedding.BlockPool = false, []bool{true, true, true}
+	err := compatible(a, b, "models/fullres")
+	if err == nil || !strings.Contains(err.Error(), "StemPool false, the first model true") ||
+		!strings.Contains(err.Error(), "BlockPool [true true true], the first model []") || strings.Contains(err.Error(), "EmbedDim") {
+		t.Errorf("error %v", err)
+	}
+	b.Config.Embedding = a.Config.Embedding
+	b.Config.Flow.Hidden = 8
+	if err := compatible(a, b, "models/narrow"); err == nil || !strings.Contains(err.Error(), "Hidden 8, the first model 0") {
+		t.Errorf("error %v", err)
 	}
 }
