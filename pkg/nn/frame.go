@@ -65,8 +65,9 @@ func (f frameGeom) canvas() int { return f.b*f.slot() + 2*f.wp() }
 // canvas's rows aligned with the matrix's).
 func (f frameGeom) step() int { return 2 * f.wp() }
 
-// pixel returns the canvas column of pixel (y, x) of image b.
-func (f frameGeom) pixel(b, y, x int) int { return f.wp() + b*f.slot() + (y+1)*f.wp() + x }
+// slotStart returns the canvas column where image b's slot begins (after
+// the canvas's first zero row).
+func (f frameGeom) slotStart(b int) int { return f.wp() + b*f.slot() }
 
 // offsets3 are the canvas offsets of the 3 x 3 neighbourhood in kernel
 // order (dy major, dx minor).
@@ -117,10 +118,25 @@ func place(x *graph.Node, f frameGeom, off, length int) *graph.Node {
 	x = graph.Concatenate([]*graph.Node{x, graph.Zeros(g, sliceShape(x, 3, 1))}, 3) // zero column
 	x = graph.Concatenate([]*graph.Node{graph.Zeros(g, sliceShape(x, 2, 1)), x}, 2) // separator row
 	x = graph.Reshape(x, c, f.b*f.slot())
-	before := off + f.wp()
-	after := length - before - f.b*f.slot()
-	return graph.Concatenate([]*graph.Node{graph.Zeros(g, sliceShape(x, 1, before)), x,
-		graph.Zeros(g, sliceShape(x, 1, after))}, 1)
+	before := off + f.slotStart(0)
+	return padColumns(x, before, length-before-f.b*f.slot())
+}
+
+// padColumns puts before zero columns in front of the [C, L] matrix x and
+// after behind it, in one Concatenate (x itself when both are 0).
+func padColumns(x *graph.Node, before, after int) *graph.Node {
+	if before == 0 && after == 0 {
+		return x
+	}
+	parts := make([]*graph.Node, 0, 3)
+	if before > 0 {
+		parts = append(parts, graph.Zeros(x.Graph(), sliceShape(x, 1, before)))
+	}
+	parts = append(parts, x)
+	if after > 0 {
+		parts = append(parts, graph.Zeros(x.Graph(), sliceShape(x, 1, after)))
+	}
+	return graph.Concatenate(parts, 1)
 }
 
 // slice returns every stride-th pixel row and column of m (from the first;
@@ -133,17 +149,7 @@ func (m frameMap) slice(stride int) *graph.Node {
 	first, rows := m.off/wp+1, m.length()/wp // image 0's slot; the matrix's rows
 	pre := (hp - first%hp) % hp
 	post := (hp - (pre+rows)%hp) % hp
-	x := m.x
-	if pre > 0 || post > 0 {
-		parts := []*graph.Node{x}
-		if pre > 0 {
-			parts = append([]*graph.Node{graph.Zeros(x.Graph(), sliceShape(x, 1, pre*wp))}, parts...)
-		}
-		if post > 0 {
-			parts = append(parts, graph.Zeros(x.Graph(), sliceShape(x, 1, post*wp)))
-		}
-		x = graph.Concatenate(parts, 1)
-	}
+	x := padColumns(m.x, pre*wp, post*wp)
 	v := graph.Reshape(x, m.channels(), (pre+rows+post)/hp, hp, wp)
 	b0 := (pre + first) / hp
 	nh, nw := f.h/stride, f.w/stride
@@ -182,7 +188,7 @@ func frameConst(like *graph.Node, f frameGeom, off, length int, pixel func(y, x 
 		}
 	}
 	for b := range f.b {
-		copy(vals[off+f.pixel(b, -1, 0):], img)
+		copy(vals[off+f.slotStart(b):], img)
 	}
 	return constLike(like, vals, 1, length)
 }
@@ -293,20 +299,11 @@ func (n net) convActFrame(scope *model.Scope, act string, x frameMap, cout, t in
 		z := graph.Zeros(g, shapes.Make(k.DType(), cout, 1, 4))
 		return graph.Concatenate([]*graph.Node{z, graph.Reshape(v, cout, 1, 1), z}, 2)
 	}
-	big := constLike(kernel, repeat(offGrid, cout), cout)
+	big := graph.MulScalar(graph.OnesLike(bias), offGrid)
 	wt := graph.Reshape(graph.Concatenate([]*graph.Node{k, centre(bias), centre(big)}, 1), cout, (cin+2)*9)
 	y := shiftConv(x, []*graph.Node{x.valid(), x.offPixels()}, wt, x.f.offsets3(), t)
 	y.x = n.activate(act, y.x)
 	return y
-}
-
-// repeat returns n copies of v.
-func repeat(v float64, n int) []float64 {
-	r := make([]float64, n)
-	for i := range r {
-		r[i] = v
-	}
-	return r
 }
 
 // sumWeights returns the constant weights [C, C*S] that add, for every
@@ -380,19 +377,7 @@ func alignFrame(m frameMap, off, length int) frameMap {
 	if before < 0 || after < 0 {
 		panicf("alignFrame: map [%d cols, canvas at %d] does not fit [%d, canvas at %d] (internal error)", m.length(), m.off, length, off)
 	}
-	if before == 0 && after == 0 {
-		return m
-	}
-	g := m.x.Graph()
-	parts := make([]*graph.Node, 0, 3)
-	if before > 0 {
-		parts = append(parts, graph.Zeros(g, sliceShape(m.x, 1, before)))
-	}
-	parts = append(parts, m.x)
-	if after > 0 {
-		parts = append(parts, graph.Zeros(g, sliceShape(m.x, 1, after)))
-	}
-	return frameMap{x: graph.Concatenate(parts, 1), off: off, f: m.f}
+	return frameMap{x: padColumns(m.x, before, after), off: off, f: m.f}
 }
 
 // pointwiseFrame applies len(couts) 1 x 1 convolutions with bias,
