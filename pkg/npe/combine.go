@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/lenssbi/lenssbi/pkg/nn"
 )
 
 // Part selects networks of a trained marginal model for Combine: the
@@ -64,8 +66,10 @@ type Component struct {
 // together (e.g. `lenssbi train --targets THETA_E` for longer than the
 // rest). Each network keeps the parameter transform it was trained with.
 // The parts must agree on everything a single model shares: image
-// preparation, image size and bands, embedding and flow architecture, and
-// the preset of the training data; a target may appear only once. dst must
+// preparation, image size and bands, flow architecture, and the preset of
+// the training data; a target may appear only once. The embedding networks
+// may differ (e.g. a theta_E network at a higher resolution than the
+// others'): the card records each network's (Config.NetEmbedding). dst must
 // not exist; it is written weights first, then model.json, and removed
 // again if anything fails. The new card lists the components (with their
 // epochs and training time); held-out metrics are not carried over, since
@@ -82,6 +86,7 @@ func Combine(dst string, parts []Part) (*Card, error) {
 	var out *Card
 	store := model.NewStore()
 	seen := map[string]string{}
+	var embs []nn.EmbeddingConfig // each network's embedding, in target order
 	for _, p := range parts {
 		c, err := ReadCard(p.Dir)
 		if err != nil {
@@ -101,6 +106,7 @@ func Combine(dst string, parts []Part) (*Card, error) {
 			out = &Card{Format: c.Format, Version: c.Version, Config: c.Config, Prep: c.Prep,
 				NX: c.NX, NY: c.NY, Bands: slices.Clone(c.Bands), Data: c.Data}
 			out.Config.Targets = nil
+			out.Config.NetEmbedding = nil // set below from embs
 			out.State = TrainState{Done: true, BestEpoch: -1, Machine: c.State.Machine, Backend: c.State.Backend}
 		} else if err := compatible(out, c, p.Dir); err != nil {
 			return nil, err
@@ -139,6 +145,7 @@ func Combine(dst string, parts []Part) (*Card, error) {
 				return nil, fmt.Errorf("npe: combine: %s: no weights under %s in %s", p.Dir, prefix, weightsFile)
 			}
 			out.Config.Targets = append(out.Config.Targets, t)
+			embs = append(embs, c.Config.EmbeddingOf(t))
 			out.Transform.Params = append(out.Transform.Params, c.Transform.Params[k])
 			comp := Component{Target: t, From: p.Dir, Epochs: c.State.Epoch,
 				Seconds: c.State.Seconds, BestValLoss: c.State.BestValLoss, Backend: c.State.Backend, Machine: c.State.Machine,
@@ -150,6 +157,7 @@ func Combine(dst string, parts []Part) (*Card, error) {
 			out.State.Epoch = max(out.State.Epoch, comp.Epochs)
 		}
 	}
+	out.Config.Embedding, out.Config.NetEmbedding = splitEmbeddings(out.Config.Targets, embs)
 	// Training time: each source model's once, whatever it gives, with the
 	// time behind its initial weights when it was fine-tuned.
 	counted := map[string]bool{}
@@ -181,9 +189,34 @@ func Combine(dst string, parts []Part) (*Card, error) {
 	return out, nil
 }
 
+// splitEmbeddings returns the embedding that most of the networks of
+// targets have (the first network's on a tie) as the model's, and the
+// others by target.
+func splitEmbeddings(targets []string, embs []nn.EmbeddingConfig) (nn.EmbeddingConfig, map[string]nn.EmbeddingConfig) {
+	count := func(e nn.EmbeddingConfig) int {
+		return len(slices.DeleteFunc(slices.Clone(embs), func(x nn.EmbeddingConfig) bool { return !reflect.DeepEqual(x, e) }))
+	}
+	base := embs[0]
+	for _, e := range embs[1:] {
+		if count(e) > count(base) {
+			base = e
+		}
+	}
+	var own map[string]nn.EmbeddingConfig
+	for i, e := range embs {
+		if !reflect.DeepEqual(e, base) {
+			if own == nil {
+				own = map[string]nn.EmbeddingConfig{}
+			}
+			own[targets[i]] = e
+		}
+	}
+	return base, own
+}
+
 // fieldDiff names the fields in which the structs a and b (of one type)
-// differ, with a's value and then b's, the first model's: "StemPool false,
-// the first model true; ...".
+// differ, with a's value and then b's, the first model's: "Hidden 8, the
+// first model 32; ...".
 func fieldDiff(a, b any) string {
 	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	var d []string
@@ -203,8 +236,6 @@ func compatible(out, c *Card, dir string) error {
 	case out.NX != c.NX || out.NY != c.NY || !slices.Equal(out.Bands, c.Bands):
 		return fmt.Errorf("npe: combine: %s takes %dx%d %s images, the first model %dx%d %s", dir, c.NX, c.NY,
 			strings.Join(c.Bands, ""), out.NX, out.NY, strings.Join(out.Bands, ""))
-	case !reflect.DeepEqual(out.Config.Embedding, c.Config.Embedding):
-		return fmt.Errorf("npe: combine: %s has another embedding network (%s)", dir, fieldDiff(c.Config.Embedding, out.Config.Embedding))
 	case !reflect.DeepEqual(out.Config.Flow, c.Config.Flow):
 		return fmt.Errorf("npe: combine: %s has other flows (%s)", dir, fieldDiff(c.Config.Flow, out.Config.Flow))
 	case out.Data.Preset != c.Data.Preset:

@@ -2,9 +2,11 @@ package npe
 
 import (
 	"context"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +15,10 @@ import (
 	"github.com/lenssbi/lenssbi/pkg/nn"
 )
 
-// TestCombine trains a four-network marginal model and a theta_E-only one,
-// combines theta_E from the second with the other three from the first and
-// checks the result: the three networks taken over give the same samples as
+// TestCombine trains a four-network marginal model and a theta_E-only one
+// whose embedding keeps the full resolution, combines theta_E from the
+// second with the other three from the first and checks the result: the
+// card records the theta_E network's own embedding, the three networks taken over give the same samples as
 // in their own model (same noise), theta_E's posterior medians agree with
 // the single-network model's (other noise draws), the card records the
 // components, and bad combinations are refused with nothing written.
@@ -32,6 +35,7 @@ func TestCombine(t *testing.T) {
 		one := f.card
 		one.Config.Targets = []string{"THETA_E"}
 		one.Config.Epochs = 2
+		one.Config.Embedding.StemPool = false // a network of another architecture
 		one.Transform.Params = f.card.Transform.Params[:1]
 		ds1, err := dataset.Open(f.card.Data.Train)
 		if err != nil {
@@ -70,6 +74,14 @@ func TestCombine(t *testing.T) {
 		}
 		if got := card.EpochsText(); got != "THETA_E 2, Z_LENS 1, SIGMA_V 1, Z_SOURCE 1" {
 			t.Errorf("EpochsText %q", got)
+		}
+		// The embedding of three networks is the model's; theta_E's is its own.
+		if e := card.Config.NetEmbedding; len(e) != 1 || !reflect.DeepEqual(e["THETA_E"], one.Config.Embedding) ||
+			!reflect.DeepEqual(card.Config.Embedding, f.card.Config.Embedding) {
+			t.Errorf("embedding %+v, own embeddings %+v", card.Config.Embedding, e)
+		}
+		if s := card.Config.Summary(); !strings.Contains(s, "; the THETA_E network's embedding: 1 block, no pool after the stem, 16-d output") {
+			t.Errorf("summary %q", s)
 		}
 		// A network taken from a combined model keeps where it was trained,
 		// and each source model's time counts once.
@@ -179,21 +191,70 @@ func TestParsePart(t *testing.T) {
 	}
 }
 
-// TestCombineNamesDifferences: a network with its pools elsewhere (the same
-// Summary line) is refused with the fields that differ.
+// TestCombineNamesDifferences: networks with other flows are refused with
+// the fields that differ; other embeddings are accepted.
 func TestCombineNamesDifferences(t *testing.T) {
 	a, b := &Card{}, &Card{}
 	a.Config.Embedding = nn.DefaultEmbeddingConfig()
 	b.Config.Embedding = nn.DefaultEmbeddingConfig()
 	b.Config.Embedding.StemPool, b.Config.Embedding.BlockPool = false, []bool{true, true, true}
-	err := compatible(a, b, "models/fullres")
-	if err == nil || !strings.Contains(err.Error(), "StemPool false, the first model true") ||
-		!strings.Contains(err.Error(), "BlockPool [true true true], the first model []") || strings.Contains(err.Error(), "EmbedDim") {
+	if err := compatible(a, b, "models/fullres"); err != nil {
+		t.Errorf("another embedding refused: %v", err)
+	}
+	b.Config.Flow.Hidden, b.Config.Flow.Bins = 8, 4
+	a.Config.Flow.Hidden = 32
+	err := compatible(a, b, "models/narrow")
+	if err == nil || !strings.Contains(err.Error(), "Hidden 8, the first model 32") || !strings.Contains(err.Error(), "Bins 4, the first model 0") ||
+		strings.Contains(err.Error(), "Transforms") {
 		t.Errorf("error %v", err)
 	}
-	b.Config.Embedding = a.Config.Embedding
-	b.Config.Flow.Hidden = 8
-	if err := compatible(a, b, "models/narrow"); err == nil || !strings.Contains(err.Error(), "Hidden 8, the first model 0") {
-		t.Errorf("error %v", err)
+}
+
+// TestSplitEmbeddings: the embedding most networks share is the model's (the
+// first network's on a tie); the others are kept by target.
+func TestSplitEmbeddings(t *testing.T) {
+	d := nn.DefaultEmbeddingConfig()
+	full := d
+	full.StemPool, full.BlockPool = false, []bool{true, true, true}
+	base, own := splitEmbeddings([]string{"A", "B", "C"}, []nn.EmbeddingConfig{full, d, d})
+	if !reflect.DeepEqual(base, d) || len(own) != 1 || !reflect.DeepEqual(own["A"], full) {
+		t.Errorf("base %+v, own %+v", base, own)
+	}
+	base, own = splitEmbeddings([]string{"A", "B"}, []nn.EmbeddingConfig{full, d})
+	if !reflect.DeepEqual(base, full) || len(own) != 1 || !reflect.DeepEqual(own["B"], d) {
+		t.Errorf("tie: base %+v, own %+v", base, own)
+	}
+	if base, own = splitEmbeddings([]string{"A", "B"}, []nn.EmbeddingConfig{d, d}); !reflect.DeepEqual(base, d) || own != nil {
+		t.Errorf("one embedding: base %+v, own %+v", base, own)
+	}
+}
+
+// TestNetEmbeddingValidate: per-network embeddings only for targets of a
+// marginal model, each valid; the graphs and summary use them.
+func TestNetEmbeddingValidate(t *testing.T) {
+	c := DefaultConfig(ModeMarginal)
+	full := c.Embedding
+	full.StemPool = false
+	c.NetEmbedding = map[string]nn.EmbeddingConfig{"THETA_E": full}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.EmbeddingOf("THETA_E"), full) || !reflect.DeepEqual(c.EmbeddingOf("Z_LENS"), c.Embedding) {
+		t.Error("EmbeddingOf")
+	}
+	for name, tc := range map[string]struct {
+		mod  func(*Config)
+		want string
+	}{
+		"joint":      {func(c *Config) { c.Mode = ModeJoint }, "for marginal models"},
+		"not target": {func(c *Config) { c.NetEmbedding["Z_S"] = full }, "names Z_S, which is not a target"},
+		"invalid":    {func(c *Config) { e := full; e.StemChannels = 0; c.NetEmbedding["Z_LENS"] = e }, "Z_LENS network's embedding"},
+	} {
+		d := c
+		d.NetEmbedding = maps.Clone(c.NetEmbedding)
+		tc.mod(&d)
+		if err := d.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", name, err, tc.want)
+		}
 	}
 }

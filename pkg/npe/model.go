@@ -3,6 +3,7 @@ package npe
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -27,6 +28,12 @@ type Config struct {
 	Mode      string             `json:"mode"`
 	Targets   []string           `json:"targets"`
 	Embedding nn.EmbeddingConfig `json:"embedding"`
+	// NetEmbedding holds, in marginal mode, the embedding network of each
+	// target whose network differs from Embedding (e.g. a theta_E network
+	// whose first block keeps the full resolution beside three of the
+	// default architecture, put together by Combine); the networks of the
+	// other targets use Embedding. Empty in joint mode.
+	NetEmbedding map[string]nn.EmbeddingConfig `json:"net_embedding,omitempty"`
 	// Flow is the flow configuration; Dim is set from Mode and Targets.
 	Flow flows.Config `json:"flow"`
 
@@ -78,6 +85,18 @@ func (c Config) Validate() error {
 	if err := c.Embedding.Validate(); err != nil {
 		return fmt.Errorf("npe: embedding: %w", err)
 	}
+	if len(c.NetEmbedding) > 0 && c.Mode != ModeMarginal {
+		return fmt.Errorf("npe: net_embedding is for marginal models (one network per parameter), not %s mode", c.Mode)
+	}
+	for _, t := range slices.Sorted(maps.Keys(c.NetEmbedding)) {
+		if !slices.Contains(c.Targets, t) {
+			return fmt.Errorf("npe: net_embedding names %s, which is not a target (%s)", t, strings.Join(c.Targets, ", "))
+		}
+		e := c.NetEmbedding[t]
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("npe: %s network's embedding: %w", t, err)
+		}
+	}
 	if err := c.flowConfig().Validate(); err != nil {
 		return fmt.Errorf("npe: flow: %w", err)
 	}
@@ -107,6 +126,15 @@ func (c Config) flowConfig() flows.Config {
 	return f
 }
 
+// EmbeddingOf returns the embedding network of target's network: its entry
+// in NetEmbedding if it has one, else Embedding.
+func (c Config) EmbeddingOf(target string) nn.EmbeddingConfig {
+	if e, ok := c.NetEmbedding[target]; ok {
+		return e
+	}
+	return c.Embedding
+}
+
 func netScope(scope *model.Scope, target string) *model.Scope {
 	return scope.In("%s", netName(target))
 }
@@ -126,7 +154,7 @@ func (c Config) logProbGraph(scope *model.Scope, images, theta *graph.Node) *gra
 	var total *graph.Node
 	for k, t := range c.Targets {
 		s := netScope(scope, t)
-		ctx := nn.Embedding(s.In("embedding"), c.Embedding, images)
+		ctx := nn.Embedding(s.In("embedding"), c.EmbeddingOf(t), images)
 		fck := fc
 		fck.Seed = fc.Seed + uint64(k)
 		th := graph.Slice(theta, graph.AxisRange(), graph.AxisRange(k, k+1))
@@ -150,7 +178,7 @@ func (c Config) sampleGraph(scope *model.Scope, images, noise *graph.Node) *grap
 	parts := make([]*graph.Node, len(c.Targets))
 	for k, t := range c.Targets {
 		s := netScope(scope, t)
-		ctx := nn.Embedding(s.In("embedding"), c.Embedding, images)
+		ctx := nn.Embedding(s.In("embedding"), c.EmbeddingOf(t), images)
 		fck := fc
 		fck.Seed = fc.Seed + uint64(k)
 		nk := graph.Slice(noise, graph.AxisRange(), graph.AxisRange(), graph.AxisRange(k, k+1))
@@ -162,10 +190,46 @@ func (c Config) sampleGraph(scope *model.Scope, images, noise *graph.Node) *grap
 // Summary describes the architecture and augmentation in one line for
 // model cards, e.g. "Inception embedding (3 blocks, radius channel,
 // flattened readout, 64-d output); flows of 4 transforms, 32 hidden units,
-// 8 bins; D4 augmentation".
+// 8 bins; D4 augmentation"; networks with an embedding of their own
+// (NetEmbedding) are described after it.
 func (c Config) Summary() string {
-	e := c.Embedding
+	s := fmt.Sprintf("Inception embedding (%s); flows of %d transforms, %d hidden units, %d bins",
+		embeddingSummary(c.Embedding), c.Flow.Transforms, c.Flow.Hidden, c.Flow.Bins)
+	if c.Augment == AugmentD4 {
+		s += "; D4 augmentation"
+	}
+	for _, t := range c.Targets {
+		if e, ok := c.NetEmbedding[t]; ok {
+			s += fmt.Sprintf("; the %s network's embedding: %s", t, embeddingSummary(e))
+		}
+	}
+	return s
+}
+
+// embeddingSummary lists e's features: "3 blocks, radius channel,
+// flattened readout, 64-d output", with where it pools when that is not the
+// default (after the stem and every block but the last).
+func embeddingSummary(e nn.EmbeddingConfig) string {
 	parts := []string{fmt.Sprintf("%d blocks", len(e.Blocks))}
+	if len(e.Blocks) == 1 {
+		parts[0] = "1 block"
+	}
+	if !e.StemPool {
+		parts = append(parts, "no pool after the stem")
+	}
+	if e.BlockPool != nil && !slices.Equal(e.BlockPool, blockPools(nn.EmbeddingConfig{Blocks: e.Blocks})) {
+		var after []string
+		for i, p := range e.BlockPool {
+			if p {
+				after = append(after, fmt.Sprint(i+1))
+			}
+		}
+		if len(after) == 0 {
+			parts = append(parts, "no pools after the blocks")
+		} else {
+			parts = append(parts, "pools after blocks "+strings.Join(after, ", "))
+		}
+	}
 	if e.Coords == nn.CoordsRadius {
 		parts = append(parts, "radius channel")
 	}
@@ -173,10 +237,5 @@ func (c Config) Summary() string {
 		parts = append(parts, "flattened readout")
 	}
 	parts = append(parts, fmt.Sprintf("%d-d output", e.EmbedDim))
-	s := fmt.Sprintf("Inception embedding (%s); flows of %d transforms, %d hidden units, %d bins",
-		strings.Join(parts, ", "), c.Flow.Transforms, c.Flow.Hidden, c.Flow.Bins)
-	if c.Augment == AugmentD4 {
-		s += "; D4 augmentation"
-	}
-	return s
+	return strings.Join(parts, ", ")
 }

@@ -469,25 +469,22 @@ func CompatibleInit(from, card *Card) error {
 	case from.NX != card.NX || from.NY != card.NY || !slices.Equal(from.Bands, card.Bands):
 		return fmt.Errorf("images %dx%d %v, the new run's are %dx%d %v", from.NX, from.NY, from.Bands, card.NX, card.NY, card.Bands)
 	}
-	// The pools hold no weights: a run may pool where the model did not
-	// (e.g. keep the full resolution in the first block), provided the
-	// last feature map keeps its size when the readout flattens it.
-	ea, eb := a.Embedding, b.Embedding
-	if ea.StemPool != eb.StemPool || !slices.Equal(blockPools(ea), blockPools(eb)) {
-		ha, wa, erra := ea.OutputSize(from.NY, from.NX)
-		hb, wb, errb := eb.OutputSize(card.NY, card.NX)
-		if err := errors.Join(erra, errb); err != nil {
+	nets := []string{""} // joint mode: one embedding
+	if a.Mode == ModeMarginal {
+		nets = a.Targets
+	}
+	for _, t := range nets {
+		if err := initEmbedding(a.EmbeddingOf(t), b.EmbeddingOf(t), from, card); err != nil {
+			if t != "" {
+				return fmt.Errorf("the %s network: %w", t, err)
+			}
 			return err
 		}
-		if eb.Readout == nn.ReadoutFlatten && (ha != hb || wa != wb) {
-			return fmt.Errorf("its last feature map is %dx%d, the new run's %dx%d: the flattened readout's weights do not fit", ha, wa, hb, wb)
-		}
-		ea.StemPool, ea.BlockPool = eb.StemPool, eb.BlockPool
 	}
 	for _, c := range []struct {
 		what string
 		x, y any
-	}{{"embedding", ea, eb}, {"flows", fa, fb}, {"image preparation", from.Prep, card.Prep}, {"parameter transform", from.Transform, card.Transform}} {
+	}{{"flows", fa, fb}, {"image preparation", from.Prep, card.Prep}, {"parameter transform", from.Transform, card.Transform}} {
 		jx, err := jsonString(c.x)
 		if err != nil {
 			return err
@@ -499,6 +496,37 @@ func CompatibleInit(from, card *Card) error {
 		if jx != jy {
 			return fmt.Errorf("its %s differs from the new run's: %s vs %s", c.what, jx, jy)
 		}
+	}
+	return nil
+}
+
+// initEmbedding reports why weights of embedding network ea (of model from)
+// cannot start network eb (of card). The pools hold no weights: a run may
+// pool where the model did not (e.g. keep the full resolution in the first
+// block), provided the last feature map keeps its size when the readout
+// flattens it.
+func initEmbedding(ea, eb nn.EmbeddingConfig, from, card *Card) error {
+	if ea.StemPool != eb.StemPool || !slices.Equal(blockPools(ea), blockPools(eb)) {
+		ha, wa, erra := ea.OutputSize(from.NY, from.NX)
+		hb, wb, errb := eb.OutputSize(card.NY, card.NX)
+		if err := errors.Join(erra, errb); err != nil {
+			return err
+		}
+		if eb.Readout == nn.ReadoutFlatten && (ha != hb || wa != wb) {
+			return fmt.Errorf("its last feature map is %dx%d, the new run's %dx%d: the flattened readout's weights do not fit", ha, wa, hb, wb)
+		}
+		ea.StemPool, ea.BlockPool = eb.StemPool, eb.BlockPool
+	}
+	jx, err := jsonString(ea)
+	if err != nil {
+		return err
+	}
+	jy, err := jsonString(eb)
+	if err != nil {
+		return err
+	}
+	if jx != jy {
+		return fmt.Errorf("its embedding differs from the new run's: %s vs %s", jx, jy)
 	}
 	return nil
 }

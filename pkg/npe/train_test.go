@@ -323,4 +323,20 @@ func TestCompatibleInitPools(t *testing.T) {
 	if err := CompatibleInit(&from, &wider); err == nil || !strings.Contains(err.Error(), "embedding") {
 		t.Errorf("other pools and another embedding size: %v", err)
 	}
+
+	// A combined model's networks are compared one by one, each with its
+	// own embedding.
+	mixed := from
+	mixed.Config.NetEmbedding = map[string]nn.EmbeddingConfig{"THETA_E": wider.Config.Embedding}
+	if err := CompatibleInit(&mixed, &mixed); err != nil {
+		t.Errorf("the same mixed model: %v", err)
+	}
+	if err := CompatibleInit(&mixed, &from); err == nil || !strings.Contains(err.Error(), "the THETA_E network") {
+		t.Errorf("theta_E network of another embedding size: %v", err)
+	}
+	fullTE := from
+	fullTE.Config.NetEmbedding = map[string]nn.EmbeddingConfig{"THETA_E": full.Config.Embedding}
+	if err := CompatibleInit(&from, &fullTE); err != nil {
+		t.Errorf("theta_E network alone at full resolution in the first block: %v", err)
+	}
 }

@@ -13,7 +13,8 @@ func runCombine(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("combine", "combine --out models/NAME MODEL[:TARGET,...] MODEL[:TARGET,...] ...\n\n"+
 		"Builds a marginal (one network per parameter) model from networks of finished marginal models,\n"+
 		"in the order given; MODEL:THETA_E takes only that network, MODEL alone takes all of its networks.\n"+
-		"The models must share image preparation, size, bands, architecture and preset. Example:\n\n"+
+		"The models must share image preparation, size, bands, flow architecture and preset; the networks'\n"+
+		"embeddings may differ (e.g. a theta_E network at a higher resolution). Example:\n\n"+
 		"  lenssbi combine --out models/new models/theta-long:THETA_E models/old:Z_LENS,SIGMA_V,Z_SOURCE", stderr)
 	out := fs.String("out", "", "new model directory (must not exist)")
 	pos, err := parse(fs, args)
