@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -283,19 +285,39 @@ func flyOffset(out string, from *npe.Card, preset string, seed uint64) int {
 // file omits keep base's values; unknown fields are errors (a misspelt
 // field would otherwise be silently ignored).
 func readTrainConfig(path string, base npe.Config) (npe.Config, error) {
-	f, err := os.Open(path)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return base, fmt.Errorf("reading training configuration: %w", err)
 	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	cfg := base
+	cfg.NetEmbedding = maps.Clone(base.NetEmbedding)
 	if err := dec.Decode(&cfg); err != nil {
 		return base, fmt.Errorf("reading training configuration %s: %w", path, err)
 	}
 	if dec.More() {
 		return base, fmt.Errorf("reading training configuration %s: data after the JSON object", path)
+	}
+	// A network's own embedding, like "embedding", names only what differs:
+	// it starts from the network's embedding before the file (or, for a
+	// network that had none, from the file's "embedding").
+	var own struct {
+		NetEmbedding map[string]json.RawMessage `json:"net_embedding"`
+	}
+	if err := json.Unmarshal(raw, &own); err != nil {
+		return base, fmt.Errorf("reading training configuration %s: %w", path, err)
+	}
+	for t, r := range own.NetEmbedding {
+		e, ok := base.NetEmbedding[t]
+		if !ok {
+			e = cfg.Embedding
+		}
+		e.Blocks, e.BlockPool = slices.Clone(e.Blocks), slices.Clone(e.BlockPool)
+		if err := json.Unmarshal(r, &e); err != nil {
+			return base, fmt.Errorf("reading training configuration %s: net_embedding %s: %w", path, t, err)
+		}
+		cfg.NetEmbedding[t] = e
 	}
 	return cfg, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -280,5 +281,51 @@ func TestTrainOnTheFlyContinues(t *testing.T) {
 	}
 	if d := readData(m4); d.OnTheFly || d.FlyOffset != 0 {
 		t.Errorf("FITS fine-tuning run: on the fly %v, offset %d", d.OnTheFly, d.FlyOffset)
+	}
+}
+
+// TestReadTrainConfigNetEmbedding: a network's own embedding in --config
+// names only what differs from the model's embedding (after the file's
+// "embedding"), or from the network's own in the initial model.
+func TestReadTrainConfigNetEmbedding(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := write("cfg.json", `{"embedding": {"Coords": "radius", "Readout": "flatten"},
+	  "net_embedding": {"THETA_E": {"StemPool": false, "BlockPool": [true, true, true]}}}`)
+	cfg, err := readTrainConfig(p, npe.DefaultConfig(npe.ModeMarginal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	te := cfg.EmbeddingOf("THETA_E")
+	if te.StemPool || !slices.Equal(te.BlockPool, []bool{true, true, true}) || te.Coords != "radius" || te.Readout != "flatten" ||
+		te.StemChannels != 16 || len(te.Blocks) != 3 {
+		t.Errorf("theta_E network's embedding %+v", te)
+	}
+	if zl := cfg.EmbeddingOf("Z_LENS"); !zl.StemPool || zl.BlockPool != nil || zl.Coords != "radius" {
+		t.Errorf("z_l network's embedding %+v", zl)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Error(err)
+	}
+	// On top of a model that has it: the network's own embedding is the start.
+	again, err := readTrainConfig(write("wider.json", `{"net_embedding": {"THETA_E": {"EmbedDim": 80}}}`), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if te := again.EmbeddingOf("THETA_E"); te.StemPool || te.EmbedDim != 80 || te.Coords != "radius" {
+		t.Errorf("theta_E network's embedding after a second file %+v", te)
+	}
+	if cfg.NetEmbedding["THETA_E"].EmbedDim != 64 {
+		t.Error("reading a configuration changed the base's per-network embedding")
+	}
+	if _, err := readTrainConfig(write("bad.json", `{"net_embedding": {"THETA_E": {"StemPol": false}}}`), cfg); err == nil ||
+		!strings.Contains(err.Error(), "StemPol") || !strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("misspelt field: %v", err)
 	}
 }
