@@ -72,7 +72,7 @@ type EmbeddingConfig struct {
 // no normalisation: 47,488 parameters. On the pure-Go backend (2 cores,
 // GOEXPERIMENT=simd, the frame layout) it trains at ~400 images/s with
 // batch 64 and Adam, about a minute for a 25,000-image epoch, and embeds
-// ~1,250 images/s in graph calls of 125 images (BenchmarkTrainStep,
+// ~1,700 images/s in graph calls of 125 images (BenchmarkTrainStep,
 // BenchmarkInference).
 func DefaultEmbeddingConfig() EmbeddingConfig {
 	return EmbeddingConfig{
