@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -30,9 +29,10 @@ import (
 // column that is not a pixel holds an exact zero as long as the images are
 // finite:
 // pointwise convolutions take their bias on the valid-pixel mask; a 3 x 3
-// convolution's input gets two constant rows, the mask (carrying the bias)
-// and a row that is -1 off the pixels, weighted 1e30, so that the
-// activation (ReLU, or SiLU) zeroes those columns; the mean pool is
+// convolution takes two constant rows beside the shifted copies of its
+// input (unshifted: they describe the output's columns), the mask
+// (carrying the bias) and a row that is -1 off the pixels, weighted 1e30,
+// so that the activation (ReLU, or SiLU) zeroes those columns; the mean pool is
 // multiplied by its count map, zero off the pixels. Only the gradient of a
 // convolution's input is cropped (one slice of the input's size, against
 // k*k of them for im2col). The mean pools' window sums are sums of
@@ -236,14 +236,16 @@ func shiftConcat(x *graph.Node, offs []int, t int) *graph.Node {
 }
 
 // shiftConv is the correlation of the frame map x with weights wt
-// [Cout, (Cin+extra)*S] over the canvas offsets offs (S of them):
-// Y[o, j] = sum over c, s of wt[o, c*S+s] x'[c, j-t+offs[s]], [Cout, L+2t],
-// the canvas t columns further on, where x' is x with the rows extra
-// appended (constant rows, or nil). Forward: Y = wt P with P =
-// shiftConcat(x'). Backward, with dY: dwt = dY P^T (both operands contract
-// their last axes), and dX the correlation of dY with the mirrored
-// weights, by the same shifted copies (negated offsets, margin the largest
-// |offset|), cropped to x's columns. wt's gradient flows to whatever built it.
+// [Cout, Cin*S + E] over the canvas offsets offs (S of them), plus E
+// constant rows extra [1, L] each (or none) taken at each output column
+// unshifted: Y[o, j] = sum over c, s of wt[o, c*S+s] x[c, j-t+offs[s]] +
+// sum over e of wt[o, Cin*S+e] extra[e][j-t], [Cout, L+2t], the canvas t
+// columns further on. Forward: Y = wt P with P the shifted copies
+// (shiftConcat) and the extra rows. Backward, with dY: dwt = dY P^T (both
+// operands contract their last axes), and dX the correlation of dY with
+// the mirrored weights, by the same shifted copies (negated offsets, margin
+// the largest |offset|), cropped to x's columns. wt's gradient flows to
+// whatever built it.
 //
 // Output columns that are not pixels hold garbage unless the weights of the
 // extra rows take care of it; dY must be zero there.
@@ -257,11 +259,10 @@ func shiftConv(x frameMap, extra []*graph.Node, wt *graph.Node, offs []int, t in
 	lx := x.length()
 	var patches *graph.Node
 	forward := func(ins []*graph.Node) []*graph.Node {
-		xin := ins[0]
+		patches = shiftConcat(ins[0], offs, t)
 		if len(extra) > 0 {
-			xin = graph.Concatenate(append([]*graph.Node{xin}, extra...), 0)
+			patches = graph.Concatenate([]*graph.Node{patches, padColumns(graph.Concatenate(extra, 0), t, t)}, 0)
 		}
-		patches = shiftConcat(xin, offs, t)
 		return []*graph.Node{graph.DotGeneral(ins[1], []int{1}, nil, patches, []int{0}, nil)}
 	}
 	backward := func(ins, _, dys []*graph.Node) []*graph.Node {
@@ -269,16 +270,17 @@ func shiftConv(x frameMap, extra []*graph.Node, wt *graph.Node, offs []int, t in
 		if dy == nil {
 			return make([]*graph.Node, 2)
 		}
-		dwt := graph.DotGeneral(dy, []int{1}, nil, patches, []int{1}, nil) // [Cout, (Cin+extra)*S]
+		dwt := graph.DotGeneral(dy, []int{1}, nil, patches, []int{1}, nil) // [Cout, Cin*S+E]
 		tb := 0
 		for _, o := range offs {
 			tb = max(tb, o, -o)
 		}
 		q := shiftConcat(dy, neg, tb) // [Cout*S, L+2t+2tb]
-		w := graph.Reshape(ins[1], cout, cin+len(extra), ns)
+		w := ins[1]
 		if len(extra) > 0 {
-			w = graph.Slice(w, graph.AxisRange(), graph.AxisRange(0, cin), graph.AxisRange())
+			w = graph.Slice(w, graph.AxisRange(), graph.AxisRange(0, cin*ns))
 		}
+		w = graph.Reshape(w, cout, cin, ns)
 		wb := graph.Reshape(graph.TransposeAllAxes(w, 1, 0, 2), cin, cout*ns)
 		full := graph.DotGeneral(wb, []int{1}, nil, q, []int{0}, nil) // [Cin, L+2t+2tb]
 		dx := graph.Slice(full, graph.AxisRange(), graph.AxisRange(t+tb, t+tb+lx))
@@ -289,24 +291,20 @@ func shiftConv(x frameMap, extra []*graph.Node, wt *graph.Node, offs []int, t in
 }
 
 // convActFrame is a 3 x 3 "same" convolution with bias of x, variables in
-// scope, followed by the activation, t columns further on. The input gets
-// two constant rows: the valid mask, whose centre tap carries the bias,
-// and offPixels, whose centre tap weighs offGrid and sends every off-pixel
-// column of the input's extent far below zero, where the activation is
-// exactly zero. The t columns the output adds on each side read only the
-// input's zero margins (t and the margins exceed every offset), so they
-// are exactly zero before the activation, and after it.
+// scope, followed by the activation, t columns further on. Two constant
+// rows join the shifted copies of the input, unshifted: the valid mask,
+// which carries the bias, and offPixels, weighted offGrid, which sends
+// every off-pixel column of the input's extent far below zero, where the
+// activation is exactly zero. The t columns the output adds on each side
+// read only zeros (t and the margins exceed every offset), so they are
+// exactly zero before the activation, and after it.
 func (n net) convActFrame(scope *model.Scope, act string, x frameMap, cout, t int) frameMap {
 	g := x.x.Graph()
 	cin := x.channels()
 	kernel, bias := convVars(scope, g, x.x, 3, cin, cout)
-	k := graph.Reshape(graph.TransposeAllAxes(kernel, 3, 2, 0, 1), cout, cin, 9)
-	centre := func(v *graph.Node) *graph.Node { // [Cout] -> [Cout, 1, 9], v at tap 4
-		z := graph.Zeros(g, shapes.Make(k.DType(), cout, 1, 4))
-		return graph.Concatenate([]*graph.Node{z, graph.Reshape(v, cout, 1, 1), z}, 2)
-	}
+	k := graph.Reshape(graph.TransposeAllAxes(kernel, 3, 2, 0, 1), cout, cin*9)
 	big := graph.MulScalar(graph.OnesLike(bias), offGrid)
-	wt := graph.Reshape(graph.Concatenate([]*graph.Node{k, centre(bias), centre(big)}, 1), cout, (cin+2)*9)
+	wt := graph.Concatenate([]*graph.Node{k, graph.Reshape(bias, cout, 1), graph.Reshape(big, cout, 1)}, 1)
 	y := shiftConv(x, []*graph.Node{x.valid(), x.offPixels()}, wt, x.f.offsets3(), t)
 	y.x = n.activate(act, y.x)
 	return y
