@@ -32,8 +32,8 @@ import (
 // convolution takes two constant rows beside the shifted copies of its
 // input (unshifted: they describe the output's columns), the mask
 // (carrying the bias) and a row that is -1 off the pixels, weighted 1e30,
-// so that the activation (ReLU, or SiLU) zeroes those columns; the mean pool is
-// multiplied by its count map, zero off the pixels. Only the gradient of a
+// so that the activation (ReLU, or SiLU) zeroes those columns; the mean
+// pool is multiplied by its count map, zero off the pixels. Only the gradient of a
 // convolution's input is cropped (one slice of the input's size, against
 // k*k of them for im2col). The mean pools' window sums are sums of
 // shifted copies (boxSum: zero-padded copies and Adds, along the rows then
@@ -376,8 +376,8 @@ func meanPool3x3Frame(x frameMap, t int) frameMap {
 
 // meanPool2x2Frame is meanPool2x2 of the frame map x, channel-major
 // [C, B, h/2, w/2]: a quarter of the 2 x 2 box sums at every other pixel
-// row and column (odd sizes lose their last row or
-// column, as in meanPool2x2).
+// row and column (odd sizes lose their last row or column, as in
+// meanPool2x2).
 func meanPool2x2Frame(x frameMap) *graph.Node {
 	f := x.f
 	if f.h < 2 || f.w < 2 {
