@@ -194,7 +194,13 @@ func Combine(dst string, parts []Part) (*Card, error) {
 // others by target.
 func splitEmbeddings(targets []string, embs []nn.EmbeddingConfig) (nn.EmbeddingConfig, map[string]nn.EmbeddingConfig) {
 	count := func(e nn.EmbeddingConfig) int {
-		return len(slices.DeleteFunc(slices.Clone(embs), func(x nn.EmbeddingConfig) bool { return !reflect.DeepEqual(x, e) }))
+		n := 0
+		for _, x := range embs {
+			if reflect.DeepEqual(x, e) {
+				n++
+			}
+		}
+		return n
 	}
 	base := embs[0]
 	for _, e := range embs[1:] {

@@ -485,17 +485,26 @@ func CompatibleInit(from, card *Card) error {
 		what string
 		x, y any
 	}{{"flows", fa, fb}, {"image preparation", from.Prep, card.Prep}, {"parameter transform", from.Transform, card.Transform}} {
-		jx, err := jsonString(c.x)
-		if err != nil {
+		if err := sameJSON(c.what, c.x, c.y); err != nil {
 			return err
 		}
-		jy, err := jsonString(c.y)
-		if err != nil {
-			return err
-		}
-		if jx != jy {
-			return fmt.Errorf("its %s differs from the new run's: %s vs %s", c.what, jx, jy)
-		}
+	}
+	return nil
+}
+
+// sameJSON reports how x (the initial model's) and y (the new run's) differ
+// when their JSON forms do, naming them what.
+func sameJSON(what string, x, y any) error {
+	jx, err := jsonString(x)
+	if err != nil {
+		return err
+	}
+	jy, err := jsonString(y)
+	if err != nil {
+		return err
+	}
+	if jx != jy {
+		return fmt.Errorf("its %s differs from the new run's: %s vs %s", what, jx, jy)
 	}
 	return nil
 }
@@ -517,18 +526,7 @@ func initEmbedding(ea, eb nn.EmbeddingConfig, from, card *Card) error {
 		}
 		ea.StemPool, ea.BlockPool = eb.StemPool, eb.BlockPool
 	}
-	jx, err := jsonString(ea)
-	if err != nil {
-		return err
-	}
-	jy, err := jsonString(eb)
-	if err != nil {
-		return err
-	}
-	if jx != jy {
-		return fmt.Errorf("its embedding differs from the new run's: %s vs %s", jx, jy)
-	}
-	return nil
+	return sameJSON("embedding", ea, eb)
 }
 
 // blockPools returns, block by block, whether a 2x2 pool follows it.
