@@ -237,8 +237,7 @@ func shiftConcat(x *graph.Node, offs []int, t int) *graph.Node {
 
 // shiftConv is the correlation of the frame map x with weights wt
 // [Cout, Cin*S + E] over the canvas offsets offs (S of them), plus E
-// constant rows extra [1, L] each (or none) taken at each output column
-// unshifted: Y[o, j] = sum over c, s of wt[o, c*S+s] x[c, j-t+offs[s]] +
+// constant rows extra [1, L] each taken at each output column unshifted: Y[o, j] = sum over c, s of wt[o, c*S+s] x[c, j-t+offs[s]] +
 // sum over e of wt[o, Cin*S+e] extra[e][j-t], [Cout, L+2t], the canvas t
 // columns further on. Forward: Y = wt P with P the shifted copies
 // (shiftConcat) and the extra rows. Backward, with dY: dwt = dY P^T (both
@@ -259,10 +258,7 @@ func shiftConv(x frameMap, extra []*graph.Node, wt *graph.Node, offs []int, t in
 	lx := x.length()
 	var patches *graph.Node
 	forward := func(ins []*graph.Node) []*graph.Node {
-		patches = shiftConcat(ins[0], offs, t)
-		if len(extra) > 0 {
-			patches = graph.Concatenate([]*graph.Node{patches, padColumns(graph.Concatenate(extra, 0), t, t)}, 0)
-		}
+		patches = graph.Concatenate([]*graph.Node{shiftConcat(ins[0], offs, t), padColumns(graph.Concatenate(extra, 0), t, t)}, 0)
 		return []*graph.Node{graph.DotGeneral(ins[1], []int{1}, nil, patches, []int{0}, nil)}
 	}
 	backward := func(ins, _, dys []*graph.Node) []*graph.Node {
@@ -276,11 +272,7 @@ func shiftConv(x frameMap, extra []*graph.Node, wt *graph.Node, offs []int, t in
 			tb = max(tb, o, -o)
 		}
 		q := shiftConcat(dy, neg, tb) // [Cout*S, L+2t+2tb]
-		w := ins[1]
-		if len(extra) > 0 {
-			w = graph.Slice(w, graph.AxisRange(), graph.AxisRange(0, cin*ns))
-		}
-		w = graph.Reshape(w, cout, cin, ns)
+		w := graph.Reshape(graph.Slice(ins[1], graph.AxisRange(), graph.AxisRange(0, cin*ns)), cout, cin, ns)
 		wb := graph.Reshape(graph.TransposeAllAxes(w, 1, 0, 2), cin, cout*ns)
 		full := graph.DotGeneral(wb, []int{1}, nil, q, []int{0}, nil) // [Cin, L+2t+2tb]
 		dx := graph.Slice(full, graph.AxisRange(), graph.AxisRange(t+tb, t+tb+lx))
