@@ -57,6 +57,10 @@ def check_file(path):
             for key in PROVENANCE:
                 require(key in ph, f"primary header lacks {key}")
             require(hdul[0].data is None, "primary HDU has data")
+            if ph["CREATOR"] == "lenssbi simulate":
+                sv = ph.get("SIMVER")
+                require(isinstance(sv, int) and sv >= 1,
+                        f"SIMVER = {sv!r}: lenssbi simulate must record its output version")
             nlens, nx, ny, nb = ph["NLENS"], ph["NX"], ph["NY"], ph["NBANDS"]
             bands = ph["BANDS"].split(",")
             require(len(bands) == nb, f"BANDS {ph['BANDS']!r} vs NBANDS {nb}")

@@ -13,7 +13,9 @@
 //     OM0, NLENS (lenses in this file), NTOTAL (in the whole dataset), SHARD,
 //     NSHARDS, FIRSTIDX (global index of this file's first lens), NX, NY,
 //     NBANDS, BANDS (comma-separated, e.g. 'g,r,i,z'), PIXSCALE (arcsec),
-//     SUPERSMP (supersampling factor), then any Meta.Extra keywords.
+//     SUPERSMP (supersampling factor), SIMVER (simulator output version,
+//     only when Meta.SimVersion > 0; absent in files written before
+//     2026-11-27), then any Meta.Extra keywords.
 //  1. IMAGES: image extension, BITPIX -32 (big-endian float32), NAXIS1 = NX
 //     (x), NAXIS2 = NY (y), NAXIS3 = band, NAXIS4 = lens; numpy/astropy see
 //     shape (lens, band, NY, NX). BUNIT = 'count/s' (photo-electrons per

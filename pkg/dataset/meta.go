@@ -36,6 +36,12 @@ type Card struct {
 }
 
 // Meta is the provenance recorded in the primary header of every file of a dataset.
+//
+// SimVersion is set by the program that simulates the lenses (lenssbi
+// simulate sets simulate.OutputVersion): the same preset, seed, settings and
+// SimVersion give the same lenses and pixels. Files written before the SIMVER
+// keyword existed (before 2026-11-27), or by programs that do not set it,
+// read back with SimVersion 0.
 type Meta struct {
 	Version     string    // LENSSBI: lenssbi version; Create fills in version.Version when empty
 	Creator     string    // CREATOR: program that wrote the file; "lenssbi" when empty
@@ -48,6 +54,7 @@ type Meta struct {
 	Bands       []string  // BANDS: band names in cube order, e.g. g r i z
 	PixScale    float64   // PIXSCALE: pixel scale in arcsec
 	Supersample int       // SUPERSMP: supersampling factor used when rendering
+	SimVersion  int       // SIMVER: simulator output version (simulate.OutputVersion), written when > 0; 0: not recorded
 	Extra       []Card    // further keywords, written after the provenance keywords in this order
 }
 
@@ -55,7 +62,7 @@ type Meta struct {
 var provenanceKeys = []string{
 	"LENSSBI", "CREATOR", "DATE", "PRESET", "SEED", "H0", "OM0",
 	"NLENS", "NTOTAL", "SHARD", "NSHARDS", "FIRSTIDX",
-	"NX", "NY", "NBANDS", "BANDS", "PIXSCALE", "SUPERSMP",
+	"NX", "NY", "NBANDS", "BANDS", "PIXSCALE", "SUPERSMP", "SIMVER",
 }
 
 // reservedKeys may not appear in Meta.Extra.
@@ -108,6 +115,9 @@ func (m *Meta) validate() error {
 	if m.Supersample < 0 {
 		return fmt.Errorf("supersampling factor %d is negative", m.Supersample)
 	}
+	if m.SimVersion < 0 {
+		return fmt.Errorf("simulator output version %d is negative", m.SimVersion)
+	}
 	for _, s := range []string{m.Version, m.Creator, m.Preset} {
 		if err := validText(s); err != nil {
 			return err
@@ -152,6 +162,9 @@ func primaryHeader(m *Meta, s shardInfo) (*header, error) {
 		{key: "BANDS", value: strings.Join(m.Bands, ","), comment: "bands in cube order"},
 		{key: "PIXSCALE", value: m.PixScale, comment: "[arcsec] pixel scale"},
 		{key: "SUPERSMP", value: m.Supersample, comment: "supersampling factor"},
+	}
+	if m.SimVersion > 0 {
+		cards = append(cards, card{key: "SIMVER", value: m.SimVersion, comment: "lenssbi simulator output version"})
 	}
 	if err := h.addAll(cards); err != nil {
 		return nil, err
@@ -216,6 +229,9 @@ func parsePrimary(h *header) (Meta, shardInfo, error) {
 	bands := str("BANDS")
 	m.PixScale = num("PIXSCALE")
 	m.Supersample = integer("SUPERSMP")
+	if _, ok := h.get("SIMVER"); ok { // absent in files written before 2026-11-27
+		m.SimVersion = integer("SIMVER")
+	}
 	if err != nil {
 		return m, s, err
 	}
@@ -265,6 +281,8 @@ func sameMeta(a, b *Meta) string {
 		return fmt.Sprintf("PIXSCALE %g vs %g", b.PixScale, a.PixScale)
 	case a.Supersample != b.Supersample:
 		return fmt.Sprintf("SUPERSMP %d vs %d", b.Supersample, a.Supersample)
+	case a.SimVersion != b.SimVersion:
+		return fmt.Sprintf("SIMVER %d vs %d (simulator output versions; 0: not recorded)", b.SimVersion, a.SimVersion)
 	}
 	return ""
 }

@@ -86,6 +86,30 @@ type DataInfo struct {
 	// InitFromSeconds is the training time behind the initial weights
 	// (the starting model's, its own starting model's included).
 	InitFromSeconds float64 `json:"init_from_seconds,omitempty"`
+	// SimVersion is the simulator output version (the SIMVER keyword,
+	// simulate.OutputVersion) of the FITS files given as training data;
+	// 0 when they do not record it (written before 2026-11-27).
+	SimVersion int `json:"sim_version,omitempty"`
+	// FlySimVersion is the simulator output version that drew an
+	// on-the-fly run's training lenses.
+	FlySimVersion int `json:"fly_sim_version,omitempty"`
+}
+
+// SimVersionText describes the simulator output versions of the data:
+// "simulator output version 1", "simulator output version not recorded",
+// or for an on-the-fly run "simulator output version 1 (FITS data: not
+// recorded)" when the FITS files differ from the simulator.
+func (d DataInfo) SimVersionText() string {
+	v := func(n int) string {
+		if n <= 0 {
+			return "not recorded"
+		}
+		return fmt.Sprint(n)
+	}
+	if !d.OnTheFly || d.FlySimVersion == d.SimVersion {
+		return "simulator output version " + v(max(d.SimVersion, d.FlySimVersion))
+	}
+	return fmt.Sprintf("simulator output version %s (FITS data: %s)", v(d.FlySimVersion), v(d.SimVersion))
 }
 
 // TrainState is the resumable progress of training.

@@ -52,8 +52,8 @@ type calRow struct {
 func (r *Report) HTML() ([]byte, error) {
 	c, st := r.Card, r.Card.State
 	modeDesc := map[string]string{npe.ModeMarginal: "one embedding and 1-D spline flow per parameter (marginal posteriors)", npe.ModeJoint: "one embedding and a joint spline flow over all parameters"}[c.Config.Mode]
-	trainData := fmt.Sprintf("%s (preset %s, seed %d): %d training and %d validation lenses, %d×%d pixels, bands %s",
-		c.Data.Train, c.Data.Preset, c.Data.Seed, c.Data.NTrain, c.Data.NVal, c.NX, c.NY, strings.Join(c.Bands, " "))
+	trainData := fmt.Sprintf("%s (preset %s, seed %d; %s): %d training and %d validation lenses, %d×%d pixels, bands %s",
+		c.Data.Train, c.Data.Preset, c.Data.Seed, c.Data.SimVersionText(), c.Data.NTrain, c.Data.NVal, c.NX, c.NY, strings.Join(c.Bands, " "))
 	if c.Data.Validation != "" {
 		trainData += "; validation: " + c.Data.Validation
 	}

@@ -242,7 +242,7 @@ func TestWrite(t *testing.T) {
 		}
 	}
 	page, _ := os.ReadFile(filepath.Join(dir, IndexFile))
-	for _, want := range []string{"joint: one embedding", "train.fits (preset delve-seed, seed 3)", "reached 4 epochs", "test machine", "Lens 7", "calibrated within"} {
+	for _, want := range []string{"joint: one embedding", "train.fits (preset delve-seed, seed 3; simulator output version not recorded)", "reached 4 epochs", "test machine", "Lens 7", "calibrated within"} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("index.html lacks %q", want)
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -33,6 +34,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "lenses    %d\n", ds.Len())
 	fmt.Fprintf(stdout, "images    %d x %d pixels, %d bands (%s), %.3f arcsec/pixel\n", m.NX, m.NY, len(m.Bands), strings.Join(m.Bands, " "), m.PixScale)
 	fmt.Fprintf(stdout, "preset    %s, seed %d, supersampling %d\n", m.Preset, m.Seed, m.Supersample)
+	fmt.Fprintf(stdout, "simulator output version %s\n", simVersion(m.SimVersion))
 	fmt.Fprintf(stdout, "cosmology flat LambdaCDM, H0 = %g km/s/Mpc, Om0 = %g\n", m.H0, m.Om0)
 	fmt.Fprintf(stdout, "written   by %s %s on %s\n\n", m.Creator, m.Version, m.Date.Format("2006-01-02 15:04:05 UTC"))
 
@@ -71,6 +73,19 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "\npreset %s: %s\n", p.Name, p.Description)
 	}
 	return nil
+}
+
+// simVersion describes a SIMVER value for inspect: the number, or that files
+// written before the keyword existed do not record it.
+func simVersion(v int) string {
+	if v <= 0 {
+		return "not recorded (written before 2026-11-27)"
+	}
+	s := strconv.Itoa(v)
+	if v != simulate.OutputVersion {
+		s += fmt.Sprintf(" (this build simulates version %d)", simulate.OutputVersion)
+	}
+	return s
 }
 
 // quantiles returns the linearly interpolated quantiles of v (type 7).

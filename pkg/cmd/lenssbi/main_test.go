@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lenssbi/lenssbi/pkg/dataset"
+	"github.com/lenssbi/lenssbi/pkg/simulate"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -32,10 +36,29 @@ func TestEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("inspect exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"lenses    6", "32 x 32 pixels, 4 bands (g r i z)", "preset    delve-seed, seed 3", "THETA_E", "SIGMA_V", "Z_SOURCE"} {
+	simver := fmt.Sprintf("simulator output version %d\n", simulate.OutputVersion)
+	for _, want := range []string{"lenses    6", "32 x 32 pixels, 4 bands (g r i z)", "preset    delve-seed, seed 3", simver, "THETA_E", "SIGMA_V", "Z_SOURCE"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}
+	}
+	// A file written before SIMVER existed: the same file with that card blanked.
+	raw, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := bytes.Index(raw, []byte("SIMVER  = "))
+	if k < 0 || k%80 != 0 {
+		t.Fatalf("no SIMVER card in %s", data)
+	}
+	copy(raw[k:k+80], bytes.Repeat([]byte(" "), 80))
+	old := filepath.Join(dir, "old.fits")
+	if err := os.WriteFile(old, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runCLI(t, "inspect", old)
+	if want := "simulator output version not recorded (written before 2026-11-27)\n"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("inspect of a file without SIMVER: exit %d, %s (want %q)%s", code, out, want, errs)
 	}
 	grid := filepath.Join(dir, "grid.png")
 	if code, _, errs = runCLI(t, "render", data, "--out", grid, "--cols", "3", "--tile", "64"); code != 0 {
@@ -145,6 +168,18 @@ func TestSimulateShards(t *testing.T) {
 	if len(want) != 4 {
 		t.Fatalf("single run wrote %v, want 4 files", want)
 	}
+	// Every file of the single run records the simulator output version (the
+	// jobs' files are compared byte for byte below).
+	for _, p := range want {
+		ds, err := dataset.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := ds.Meta().SimVersion; v != simulate.OutputVersion {
+			t.Errorf("%s: SIMVER %d, want simulate.OutputVersion = %d", filepath.Base(p), v, simulate.OutputVersion)
+		}
+		ds.Close()
+	}
 	for _, p := range want {
 		a, _ := os.ReadFile(p)
 		b, err := os.ReadFile(filepath.Join(jobs, filepath.Base(p)))
@@ -189,5 +224,22 @@ func TestBenchmarkCommand(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "benchmark", "--modes", "both"); code != 2 || !strings.Contains(errs, "unknown mode") {
 		t.Errorf("--modes both: exit %d, %q", code, errs)
+	}
+}
+
+// TestInspectSimVersion: inspect names the simulator output version, notes
+// one other than this build's, and says when a file does not record it.
+func TestInspectSimVersion(t *testing.T) {
+	for _, c := range []struct {
+		v    int
+		want string
+	}{
+		{simulate.OutputVersion, fmt.Sprint(simulate.OutputVersion)},
+		{simulate.OutputVersion + 1, fmt.Sprintf("%d (this build simulates version %d)", simulate.OutputVersion+1, simulate.OutputVersion)},
+		{0, "not recorded (written before 2026-11-27)"},
+	} {
+		if got := simVersion(c.v); got != c.want {
+			t.Errorf("simVersion(%d) = %q, want %q", c.v, got, c.want)
+		}
 	}
 }

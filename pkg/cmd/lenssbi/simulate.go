@@ -18,17 +18,19 @@ import (
 
 func runSimulate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("simulate", "simulate --preset delve --n 25000 --seed 1 --size 48 --out data.fits [flags]", stderr)
+	// The defaults are simulate.DefaultConfig's, the settings TestOutputGolden checks.
+	def := simulate.DefaultConfig(nil)
 	preset := fs.String("preset", "delve", "survey preset: "+strings.Join(survey.PresetNames(), ", ")+", or a path to a preset .json")
 	n := fs.Int("n", 1000, "number of lenses")
-	seed := fs.Uint64("seed", 1, "random seed (lens i depends on seed and i only)")
-	size := fs.Int("size", 48, "cutout side in pixels")
+	seed := fs.Uint64("seed", def.Seed, "random seed (lens i depends on seed and i only)")
+	size := fs.Int("size", def.Size, "cutout side in pixels")
 	out := fs.String("out", "", "output FITS file (shards NAME-000.fits... when --n exceeds --shard-size)")
 	force := fs.Bool("force", false, "overwrite existing output files")
 	workers := fs.Int("workers", 0, "worker goroutines (0: one per CPU); the output does not depend on it")
-	ss := fs.Int("supersample", 8, "maximum sub-pixel factor per axis")
+	ss := fs.Int("supersample", def.Supersample, "maximum sub-pixel factor per axis")
 	shard := fs.Int("shard-size", dataset.DefaultShardSize, "maximum lenses per FITS file")
 	noCuts := fs.Bool("no-cuts", false, "keep every drawn lens (skip LensPop's detectability cuts)")
-	shear := fs.Float64("shear-sigma", 0.05, "standard deviation of each external-shear component (0: no shear)")
+	shear := fs.Float64("shear-sigma", def.Population.ShearSigma, "standard deviation of each external-shear component (0: no shear)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	shardSpec := fs.String("shard", "", "`i/n`: write only job i's files (1 <= i <= n) of the dataset split among n jobs;\nthe n jobs' files together are exactly the files of one run (run them anywhere, in any order)")
 	pos, err := parse(fs, args)
@@ -91,7 +93,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		Date:    date,
 		Version: version.Version, Creator: "lenssbi simulate", Preset: p.Name, Seed: *seed,
 		H0: cosmo.H0(), Om0: cosmo.Om0(), NX: *size, NY: *size, Bands: sim.Bands(),
-		PixScale: p.PixelScale, Supersample: *ss,
+		PixScale: p.PixelScale, Supersample: *ss, SimVersion: simulate.OutputVersion,
 		Extra: []dataset.Card{
 			{Key: "NOISEMOD", Value: p.NoiseModel, Comment: "noise model of the preset"},
 			{Key: "PSF", Value: p.PSF, Comment: "PSF model"},

@@ -205,7 +205,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var trainSrc npe.Source
-	info := npe.DataInfo{Train: *data, Validation: valPath, Preset: m.Preset, Seed: m.Seed, NTrain: len(trainRows), NVal: valSrc.LensesPerEpoch()}
+	info := npe.DataInfo{Train: *data, Validation: valPath, Preset: m.Preset, Seed: m.Seed, NTrain: len(trainRows), NVal: valSrc.LensesPerEpoch(), SimVersion: m.SimVersion}
 	if *onTheFly {
 		sc := simulate.DefaultConfig(p)
 		sc.Size = m.NX
@@ -225,7 +225,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		}
 		defer src.Close()
 		trainSrc = src
-		info.OnTheFly, info.NTrain, info.FlyOffset = true, src.LensesPerEpoch(), offset
+		info.OnTheFly, info.NTrain, info.FlyOffset, info.FlySimVersion = true, src.LensesPerEpoch(), offset, simulate.OutputVersion
 		info.Train = fmt.Sprintf("simulated on the fly (%s preset, seed %d)", m.Preset, sc.Seed)
 		if offset > 0 {
 			info.Train = fmt.Sprintf("simulated on the fly (%s preset, seed %d, lenses %d on)", m.Preset, sc.Seed, offset)
@@ -490,7 +490,7 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 		*modelDir, est.Card().Config.Mode, *data, cnt, *samples, viewsText(post.Views), el.Seconds(), float64(cnt)/el.Seconds())
 	fmt.Fprintf(stdout, "%s\n\n", header)
 	results := map[string]any{"data": *data, "lenses": cnt, "samples": *samples, "views": post.Views, "seconds": el.Seconds(),
-		"precision_interval": diagnostics.PrecisionInterval}
+		"precision_interval": diagnostics.PrecisionInterval, "sim_version": ds.Meta().SimVersion}
 	rep, err := report.Evaluate(est.Card(), post, ds, report.Options{Seed: *seed, Model: *modelDir, Data: *data})
 	if err != nil {
 		return err
@@ -529,7 +529,7 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := writeModelReadme(*modelDir, card, header, table.String()); err != nil {
+		if err := writeModelReadme(*modelDir, card, header, table.String(), ds.Meta().SimVersion); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "recorded in %s/model.json and %s/README.md\n", *modelDir, *modelDir)
@@ -538,8 +538,9 @@ func runEvaluate(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// writeModelReadme writes the human-readable model card.
-func writeModelReadme(dir string, c *npe.Card, header, table string) error {
+// writeModelReadme writes the human-readable model card; testSimVersion is
+// the simulator output version of the held-out set (0: not recorded).
+func writeModelReadme(dir string, c *npe.Card, header, table string, testSimVersion int) error {
 	var b strings.Builder
 	st := c.State
 	fmt.Fprintf(&b, "# Model %s\n\n", filepath.Base(dir))
@@ -548,8 +549,8 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 	if len(c.Components) > 0 {
 		fmt.Fprintf(&b, "- Training data: per network (below), preset %s, %dx%d pixels, bands %s\n", c.Data.Preset, c.NX, c.NY, strings.Join(c.Bands, " "))
 	} else {
-		fmt.Fprintf(&b, "- Training data: %s (preset %s, seed %d), %d training and %d validation lenses, %dx%d pixels, bands %s\n",
-			c.Data.Train, c.Data.Preset, c.Data.Seed, c.Data.NTrain, c.Data.NVal, c.NX, c.NY, strings.Join(c.Bands, " "))
+		fmt.Fprintf(&b, "- Training data: %s (preset %s, seed %d; %s), %d training and %d validation lenses, %dx%d pixels, bands %s\n",
+			c.Data.Train, c.Data.Preset, c.Data.Seed, c.Data.SimVersionText(), c.Data.NTrain, c.Data.NVal, c.NX, c.NY, strings.Join(c.Bands, " "))
 	}
 	fmt.Fprintf(&b, "- Architecture: %s; asinh softening %g nanomaggies\n", c.Config.Summary(), c.Prep.Softening)
 	if len(c.Components) > 0 {
@@ -562,8 +563,8 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 			if p.BatchSize > 0 {
 				how += fmt.Sprintf(", batch %d, lr %g", p.BatchSize, p.LearningRate)
 			}
-			fmt.Fprintf(&b, "  - %s from %s: %d epochs%s, %.0f s on %s (%s backend; the whole source model's time), source best validation loss %.4f; data %s (preset %s, seed %d)\n",
-				p.Target, p.From, p.Epochs, how, p.Seconds, p.Machine, p.Backend, p.BestValLoss, p.Data.Train, p.Data.Preset, p.Data.Seed)
+			fmt.Fprintf(&b, "  - %s from %s: %d epochs%s, %.0f s on %s (%s backend; the whole source model's time), source best validation loss %.4f; data %s (preset %s, seed %d; %s)\n",
+				p.Target, p.From, p.Epochs, how, p.Seconds, p.Machine, p.Backend, p.BestValLoss, p.Data.Train, p.Data.Preset, p.Data.Seed, p.Data.SimVersionText())
 		}
 		fmt.Fprintf(&b, "- Training time: %.0f s in all\n", st.Seconds)
 	} else {
@@ -586,7 +587,7 @@ func writeModelReadme(dir string, c *npe.Card, header, table string) error {
 	if c.Data.InitFrom != "" && len(c.Components) == 0 {
 		fmt.Fprintf(&b, "- Fine-tuned (`train --init`) from %s (%s epochs, %.0f s of training before this run)\n", c.Data.InitFrom, c.Data.InitFromEpochs, c.Data.InitFromSeconds)
 	}
-	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s\n\n```\n%s```\n\n", c.Version, header, table)
+	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s (%s)\n\n```\n%s```\n\n", c.Version, header, npe.DataInfo{SimVersion: testSimVersion}.SimVersionText(), table)
 	b.WriteString("Median precision: 1 - (68% central interval half-width) / |median|; median fractional deviation: |median - truth| / |truth|; R^2 of the posterior medians against the truths. Regenerate with `lenssbi evaluate --model DIR --data TEST.fits --record`.\n")
 	path := filepath.Join(dir, "README.md")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/lenssbi/lenssbi/pkg/npe"
+	"github.com/lenssbi/lenssbi/pkg/simulate"
 )
 
 // TestTrainInferEvaluate runs the inference commands end to end on a tiny
@@ -51,6 +53,29 @@ func TestTrainInferEvaluate(t *testing.T) {
 	}
 	if readme, err := os.ReadFile(filepath.Join(model, "README.md")); err != nil || !strings.Contains(string(readme), "Held-out results") {
 		t.Errorf("model README: %v", err)
+	} else {
+		// The training and test data's simulator output version (SIMVER) is on the card.
+		want := fmt.Sprintf("simulator output version %d", simulate.OutputVersion)
+		if n := strings.Count(string(readme), want); n != 2 {
+			t.Errorf("model README names %q %d times, want 2 (training data, test data):\n%s", want, n, readme)
+		}
+	}
+	var rec struct {
+		Data struct {
+			SimVersion int `json:"sim_version"`
+		} `json:"data"`
+		Metrics struct {
+			Test struct {
+				SimVersion int `json:"sim_version"`
+			} `json:"test"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal(card, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Data.SimVersion != simulate.OutputVersion || rec.Metrics.Test.SimVersion != simulate.OutputVersion {
+		t.Errorf("model.json records simulator output versions %d (training data) and %d (test data), want %d",
+			rec.Data.SimVersion, rec.Metrics.Test.SimVersion, simulate.OutputVersion)
 	}
 	post := filepath.Join(dir, "post.fits")
 	if code, _, errs = runCLI(t, "infer", "--model", model, "--data", data, "--samples", "20", "--n", "10", "--out", post); code != 0 {
@@ -225,6 +250,8 @@ func TestTrainOnTheFlyContinues(t *testing.T) {
 	}
 	if d := readData(m1); !d.OnTheFly || d.FlyOffset != 0 || d.NTrain != 64 {
 		t.Errorf("first run: on the fly %v, offset %d, %d lenses per epoch; want true, 0, 64", d.OnTheFly, d.FlyOffset, d.NTrain)
+	} else if d.FlySimVersion != simulate.OutputVersion || d.SimVersion != simulate.OutputVersion {
+		t.Errorf("first run: simulator output versions %d (on the fly), %d (FITS); want %d for both", d.FlySimVersion, d.SimVersion, simulate.OutputVersion)
 	}
 	m2 := filepath.Join(dir, "m2")
 	if code, _, errs := runCLI(t, append([]string{"train", "--init", m1, "--epochs", "1", "--out", m2}, fly...)...); code != 0 {

@@ -1,0 +1,22 @@
+package npe
+
+import "testing"
+
+// TestSimVersionText checks how a card describes its data's simulator
+// output versions, including FITS files that predate the SIMVER keyword.
+func TestSimVersionText(t *testing.T) {
+	for _, c := range []struct {
+		d    DataInfo
+		want string
+	}{
+		{DataInfo{SimVersion: 1}, "simulator output version 1"},
+		{DataInfo{}, "simulator output version not recorded"},
+		{DataInfo{OnTheFly: true, SimVersion: 2, FlySimVersion: 2}, "simulator output version 2"},
+		{DataInfo{OnTheFly: true, FlySimVersion: 1}, "simulator output version 1 (FITS data: not recorded)"},
+		{DataInfo{OnTheFly: true, SimVersion: 1}, "simulator output version not recorded (FITS data: 1)"},
+	} {
+		if got := c.d.SimVersionText(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.d, got, c.want)
+		}
+	}
+}
