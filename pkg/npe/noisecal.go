@@ -4,24 +4,34 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/lenssbi/lenssbi/pkg/diagnostics"
 )
 
-// NoiseCalibration widens (or narrows) a marginal model's posteriors after
-// training: each parameter's 1-D flow maps base noise z ~ N(0, 1) monotonically
-// to the parameter, so sampling z ~ N(0, Scale[k]^2) instead scales every
-// central credible interval by Scale[k] in the flow's base space. Where the
-// truths' normal scores (the inverse normal CDF of their ranks among the
-// samples) have variance tau^2 across lenses -- tau > 1: intervals too
-// narrow -- a scale of tau makes them standard normal again, the condition
-// for calibrated intervals at every level. FitNoiseScale measures tau on a
-// calibration set that must be distinct from the test set the model is then
-// evaluated on. The flow's density is unchanged: only sampling uses it.
+// NoiseCalibration widens (or narrows) and re-centres a marginal model's
+// posteriors after training: each parameter's 1-D flow maps base noise
+// z ~ N(0, 1) monotonically to the parameter, so sampling
+// z ~ N(Shift[k], Scale[k]^2) instead scales every central credible interval
+// by Scale[k] in the flow's base space and moves it by Shift[k]. The truth's
+// normal score (the inverse normal CDF of its rank among the samples) is
+// exactly its base-space coordinate, standardised by the sampling noise, so
+// where the truths' normal scores have mean mu and variance tau^2 across
+// lenses -- tau > 1: intervals too narrow; mu > 0: posteriors below the
+// truths -- shifting by mu and scaling by tau makes them standard normal
+// again, the condition for calibrated intervals at every level. FitNoise
+// measures mu and tau on a calibration set that must be distinct from the
+// test set the model is then evaluated on. The flow's density is unchanged:
+// only sampling uses it.
 type NoiseCalibration struct {
 	// Scale is the standard deviation of the base noise per target
 	// (Config.Targets order).
 	Scale []float64 `json:"scale"`
+	// Shift is the mean of the base noise per target, in the base space's
+	// units (absent in cards written before it existed: 0).
+	Shift []float64 `json:"shift,omitempty"`
 	// Data, N and Samples describe the calibration set and the samples per
 	// lens the scale was fitted with.
 	Data    string `json:"data"`
@@ -36,6 +46,7 @@ type NoiseCalibration struct {
 const (
 	minNoiseScale = 0.5
 	maxNoiseScale = 2.0
+	maxNoiseShift = 1.0
 )
 
 // validate checks the calibration against a model of d targets in mode.
@@ -54,7 +65,33 @@ func (nc *NoiseCalibration) validate(mode string, d int) error {
 			return fmt.Errorf("noise scale %g of target %d outside [%g, %g]", s, k, minNoiseScale, maxNoiseScale)
 		}
 	}
+	if len(nc.Shift) != 0 && len(nc.Shift) != d {
+		return fmt.Errorf("noise calibration has %d shifts for %d targets", len(nc.Shift), d)
+	}
+	for k, m := range nc.Shift {
+		if !(math.Abs(m) <= maxNoiseShift) {
+			return fmt.Errorf("noise shift %g of target %d outside [-%g, %g]", m, k, maxNoiseShift, maxNoiseShift)
+		}
+	}
 	return nil
+}
+
+// Text lists the calibration per target, in targets' order: the base-noise
+// scales ("THETA_E 0.950, Z_LENS 0.893") and, where the base noise is
+// shifted, the shift ("THETA_E 0.950 (shift +0.012)").
+func (nc *NoiseCalibration) Text(targets []string) string {
+	parts := make([]string, len(nc.Scale))
+	for k, s := range nc.Scale {
+		name := fmt.Sprint(k)
+		if k < len(targets) {
+			name = targets[k]
+		}
+		parts[k] = fmt.Sprintf("%s %.3f", name, s)
+		if k < len(nc.Shift) && nc.Shift[k] != 0 {
+			parts[k] += fmt.Sprintf(" (shift %+.3f)", nc.Shift[k])
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // calibratable reports why a model of this mode cannot take a noise
@@ -79,35 +116,51 @@ func (c *Card) noiseScale(k int) float64 {
 	return c.NoiseCalibration.Scale[k]
 }
 
-// FitNoiseScale returns, per parameter, the factor by which the base noise
-// of the model that drew post must be scaled for its intervals to be
-// calibrated on these lenses: the standard deviation of the truths'
-// normal scores (diagnostics.SBC's rank spread, ties broken with seed).
-// truth is laid out [lens][parameter]. The calibration set should hold
-// thousands of lenses: the scale's relative standard error is about
-// 1/sqrt(2 N).
-func FitNoiseScale(post *Posterior, truth []float64, seed uint64) ([]float64, error) {
+// noiseShift returns the base-noise mean of target k (0 without a
+// calibration or a shift).
+func (c *Card) noiseShift(k int) float64 {
+	if c.NoiseCalibration == nil || len(c.NoiseCalibration.Shift) == 0 {
+		return 0
+	}
+	return c.NoiseCalibration.Shift[k]
+}
+
+// FitNoise returns, per parameter, the factor by which the base noise of
+// the model that drew post must be scaled, and the shift of its mean in
+// units of the noise it was drawn with, for its intervals to be calibrated
+// on these lenses: the standard deviation and the mean of the truths'
+// normal scores (from diagnostics.SBC's normalised ranks, ties broken with
+// seed). truth is laid out [lens][parameter]. The calibration set should
+// hold thousands of lenses: the scale's relative standard error is about
+// 1/sqrt(2 N), the shift's standard error 1/sqrt(N).
+func FitNoise(post *Posterior, truth []float64, seed uint64) (scale, shift []float64, err error) {
 	if post == nil || post.N < 100 {
-		return nil, errors.New("npe: noise calibration needs posteriors for at least 100 lenses")
+		return nil, nil, errors.New("npe: noise calibration needs posteriors for at least 100 lenses")
 	}
 	sbc, err := diagnostics.SBC(post.Samples, post.N, post.S, post.D, truth, diagnostics.SBCOptions{Seed: seed})
 	if err != nil {
-		return nil, fmt.Errorf("npe: noise calibration: %w", err)
+		return nil, nil, fmt.Errorf("npe: noise calibration: %w", err)
 	}
-	scale := make([]float64, post.D)
+	scale, shift = make([]float64, post.D), make([]float64, post.D)
 	for k := range scale {
+		var sum float64
+		for _, u := range sbc.Params[k].U {
+			// The clamp of diagnostics' rank spread: a rank of 0 or 1 stays finite.
+			sum += distuv.UnitNormal.Quantile(min(max(u, 1e-12), 1-1e-12))
+		}
 		scale[k] = math.Sqrt(sbc.Params[k].Spread)
+		shift[k] = sum / float64(len(sbc.Params[k].U))
 	}
-	return scale, nil
+	return scale, shift, nil
 }
 
-// Calibrate fits the noise scale of the marginal model in dir on post (its
-// posteriors, drawn with the model's current calibration, for the lenses
-// with the given truths from the dataset named data) and stores the product
-// of the current and the fitted scales in dir/model.json (atomically),
-// with the number of views post was drawn with as the model's Views. It
-// refuses joint models and corrections outside [0.5, 2] (the card is left
-// as it was).
+// Calibrate fits the noise scale and shift of the marginal model in dir on
+// post (its posteriors, drawn with the model's current calibration, for the
+// lenses with the given truths from the dataset named data) and stores the
+// composed calibration in dir/model.json (atomically): the base noise
+// mu0 + s0 z becomes (mu0 + s0 shift) + (s0 scale) z. The number of views
+// post was drawn with becomes the model's Views. It refuses joint models,
+// scales outside [0.5, 2] and shifts beyond 1 (the card is left as it was).
 func Calibrate(dir string, post *Posterior, truth []float64, data string, seed uint64) (*Card, error) {
 	c, err := ReadCard(dir)
 	if err != nil {
@@ -119,16 +172,17 @@ func Calibrate(dir string, post *Posterior, truth []float64, data string, seed u
 	if post.D != len(c.Config.Targets) {
 		return nil, fmt.Errorf("%s: posteriors of %d parameters for a model of %d", dir, post.D, len(c.Config.Targets))
 	}
-	fit, err := FitNoiseScale(post, truth, seed)
+	fit, shift, err := FitNoise(post, truth, seed)
 	if err != nil {
 		return nil, err
 	}
-	nc := &NoiseCalibration{Scale: make([]float64, len(fit)), Data: data, N: post.N, Samples: post.S, Views: post.Views}
+	nc := &NoiseCalibration{Scale: make([]float64, len(fit)), Shift: make([]float64, len(fit)), Data: data, N: post.N, Samples: post.S, Views: post.Views}
 	for k, f := range fit {
+		nc.Shift[k] = c.noiseShift(k) + c.noiseScale(k)*shift[k]
 		nc.Scale[k] = c.noiseScale(k) * f
 	}
 	if err := nc.validate(c.Config.Mode, len(c.Config.Targets)); err != nil {
-		return nil, fmt.Errorf("%s: %w (fitted factors %v): the model needs retraining, not a wider posterior", dir, err, fit)
+		return nil, fmt.Errorf("%s: %w (fitted factors %v, shifts %v): the model needs retraining, not a wider or shifted posterior", dir, err, fit, shift)
 	}
 	c.NoiseCalibration = nc
 	c.Views = post.Views

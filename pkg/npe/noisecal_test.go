@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,34 +14,39 @@ import (
 	"github.com/lenssbi/lenssbi/pkg/dataset"
 )
 
-// TestFitNoiseScale: posteriors N(m_i, sigma^2) whose truths scatter about
-// m_i with sigma tau recover tau (within 3 standard errors of 1/sqrt(2N)).
-func TestFitNoiseScale(t *testing.T) {
+// TestFitNoise: posteriors N(m_i, sigma^2) whose truths scatter about
+// m_i + mu sigma with standard deviation tau sigma recover tau and mu
+// (within 3 standard errors, 1/sqrt(2N) and 1/sqrt(N), plus the ranks'
+// discreteness).
+func TestFitNoise(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const n, S = 4000, 400
-	for _, tau := range []float64{0.8, 1.0, 1.25} {
+	for _, c := range []struct{ tau, mu float64 }{{0.8, 0}, {1.0, -0.3}, {1.25, 0.2}} {
 		post := &Posterior{N: n, S: S, D: 2, Samples: make([]float32, n*S*2)}
 		truth := make([]float64, n*2)
 		for i := 0; i < n; i++ {
 			for d := 0; d < 2; d++ {
 				m, sig := 10*r.NormFloat64(), 0.5+r.Float64()
-				truth[i*2+d] = m + tau*sig*r.NormFloat64()
+				truth[i*2+d] = m + sig*(c.mu+c.tau*r.NormFloat64())
 				for s := 0; s < S; s++ {
 					post.Samples[(i*S+s)*2+d] = float32(m + sig*r.NormFloat64())
 				}
 			}
 		}
-		got, err := FitNoiseScale(post, truth, 1)
+		scale, shift, err := FitNoise(post, truth, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for d, g := range got {
-			if math.Abs(g-tau) > 3*tau/math.Sqrt(2*n)+0.01 {
-				t.Errorf("tau %g, parameter %d: fitted %.4f", tau, d, g)
+		for d := range scale {
+			if math.Abs(scale[d]-c.tau) > 3*c.tau/math.Sqrt(2*n)+0.01 {
+				t.Errorf("tau %g, parameter %d: fitted scale %.4f", c.tau, d, scale[d])
+			}
+			if math.Abs(shift[d]-c.mu) > 3*c.tau/math.Sqrt(n)+0.01 {
+				t.Errorf("mu %g, parameter %d: fitted shift %.4f", c.mu, d, shift[d])
 			}
 		}
 	}
-	if _, err := FitNoiseScale(&Posterior{N: 10, S: 10, D: 1, Samples: make([]float32, 100)}, make([]float64, 10), 1); err == nil {
+	if _, _, err := FitNoise(&Posterior{N: 10, S: 10, D: 1, Samples: make([]float32, 100)}, make([]float64, 10), 1); err == nil {
 		t.Error("10 lenses accepted")
 	}
 }
@@ -116,6 +122,36 @@ func TestCalibrateWidens(t *testing.T) {
 				b, a := before.Summaries[i][d], after.Summaries[i][d]
 				if !(a.Hi68-a.Lo68 > b.Hi68-b.Lo68) {
 					t.Fatalf("lens %d parameter %d: 68%% width %.4g after calibration, %.4g before", i, d, a.Hi68-a.Lo68, b.Hi68-b.Lo68)
+				}
+			}
+		}
+		// truths above the calibrated medians by 0.8 half-widths on average:
+		// the fitted shift moves every lens's posterior up (each flow is
+		// increasing in its base noise), and the scale stays about as it was
+		truth2 := make([]float64, n*4)
+		for i := 0; i < n; i++ {
+			for d := 0; d < 4; d++ {
+				a := after.Summaries[i][d]
+				truth2[i*4+d] = a.Median + (a.Hi68-a.Lo68)/2*(0.8+r.NormFloat64())
+			}
+		}
+		scales := slices.Clone(nc.Scale)
+		card, err = Calibrate(dir, after, truth2, "cal2.fits", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for d, m := range card.NoiseCalibration.Shift {
+			// (loose bounds: this one-epoch model's posteriors are far from
+			// Gaussian, so half-widths in the parameter are not base-space units)
+			if sc := card.NoiseCalibration.Scale[d]; !(m > 0.1*scales[d] && m < 1.2*scales[d]) || math.Abs(sc/scales[d]-1) > 0.4 {
+				t.Errorf("parameter %d: shift %.3f, scale %.3f -> %.3f for truths 0.8 half-widths above the medians", d, m, scales[d], sc)
+			}
+		}
+		shifted := sample()
+		for i := 0; i < n; i++ {
+			for d := 0; d < 4; d++ {
+				if a, b := after.Summaries[i][d].Median, shifted.Summaries[i][d].Median; !(b > a) {
+					t.Fatalf("lens %d parameter %d: median %.5g after the shift, %.5g before", i, d, b, a)
 				}
 			}
 		}

@@ -157,7 +157,7 @@ func (e *Estimator) sampleChunk(post *Posterior, images []float32, start, m int,
 		for s := range V * Sv {
 			blk := noise[((s/Sv*m+i)*Sv+s%Sv)*D:][:D]
 			for k := range blk {
-				blk[k] = float32(c.noiseScale(k) * r.NormFloat64())
+				blk[k] = float32(c.noiseShift(k) + c.noiseScale(k)*r.NormFloat64())
 			}
 		}
 	})

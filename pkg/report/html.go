@@ -295,13 +295,9 @@ func widthCalibration(c *npe.Card) string {
 	if nc == nil {
 		return "as trained (no calibration)"
 	}
-	parts := make([]string, len(nc.Scale))
-	for k, s := range nc.Scale {
-		parts[k] = fmt.Sprintf("%s %.3f", c.Config.Targets[k], s)
-	}
 	views := ""
 	if nc.Views > 1 {
 		views = fmt.Sprintf(", %d views", nc.Views)
 	}
-	return fmt.Sprintf("base-noise scale %s, fitted on %s (%d lenses, %d samples each%s)", strings.Join(parts, ", "), nc.Data, nc.N, nc.Samples, views)
+	return fmt.Sprintf("base-noise scale %s, fitted on %s (%d lenses, %d samples each%s)", nc.Text(c.Config.Targets), nc.Data, nc.N, nc.Samples, views)
 }

@@ -83,20 +83,23 @@ func runCalibrate(args []string, stdout, stderr io.Writer) error {
 			truth[i*d+k] = col[i]
 		}
 	}
-	old := make([]float64, d)
+	old, oldShift := make([]float64, d), make([]float64, d)
 	for k := range old {
 		old[k] = 1
-		if card.NoiseCalibration != nil {
-			old[k] = card.NoiseCalibration.Scale[k]
+		if nc := card.NoiseCalibration; nc != nil {
+			old[k] = nc.Scale[k]
+			if len(nc.Shift) == d {
+				oldShift[k] = nc.Shift[k]
+			}
 		}
 	}
 	nc, err := npe.Calibrate(*mf.model, post, truth, *mf.data, *mf.seed)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "model %s calibrated on %s (%d lenses, %d samples each%s): base-noise scale per parameter\n", *mf.model, *mf.data, cnt, *mf.samples, viewsText(post.Views))
+	fmt.Fprintf(stdout, "model %s calibrated on %s (%d lenses, %d samples each%s): base-noise scale and shift per parameter\n", *mf.model, *mf.data, cnt, *mf.samples, viewsText(post.Views))
 	for k, name := range card.Config.Targets {
-		fmt.Fprintf(stdout, "  %-9s %.3f -> %.3f\n", name, old[k], nc.NoiseCalibration.Scale[k])
+		fmt.Fprintf(stdout, "  %-9s scale %.3f -> %.3f, shift %+.3f -> %+.3f\n", name, old[k], nc.NoiseCalibration.Scale[k], oldShift[k], nc.NoiseCalibration.Shift[k])
 	}
 	fmt.Fprintf(stdout, "evaluate it on a test set other than %s: lenssbi evaluate --model %s --data test.fits --record\n", *mf.data, *mf.model)
 	return nil

@@ -578,8 +578,8 @@ func writeModelReadme(dir string, c *npe.Card, header, table string, testSimVers
 			st.Seconds, st.Machine, st.Backend, onDevices, st.ImagesPerSec, st.BestValLoss, st.BestEpoch)
 	}
 	if nc := c.NoiseCalibration; nc != nil {
-		fmt.Fprintf(&b, "- Posterior widths calibrated (`lenssbi calibrate`) on %s (%d lenses, %d samples each%s): base-noise scale %s\n",
-			nc.Data, nc.N, nc.Samples, viewsText(nc.Views), noiseScales(c))
+		fmt.Fprintf(&b, "- Posteriors calibrated (`lenssbi calibrate`) on %s (%d lenses, %d samples each%s): base-noise scale %s\n",
+			nc.Data, nc.N, nc.Samples, viewsText(nc.Views), nc.Text(c.Config.Targets))
 	}
 	if c.Views > 1 {
 		fmt.Fprintf(&b, "- Symmetrised posterior: the mixture of the posteriors of %d rotations/flips of each image (`--views`)\n", c.Views)
@@ -587,7 +587,7 @@ func writeModelReadme(dir string, c *npe.Card, header, table string, testSimVers
 	if c.Data.InitFrom != "" && len(c.Components) == 0 {
 		fmt.Fprintf(&b, "- Fine-tuned (`train --init`) from %s (%s epochs, %.0f s of training before this run)\n", c.Data.InitFrom, c.Data.InitFromEpochs, c.Data.InitFromSeconds)
 	}
-	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s (%s)\n\n```\n%s```\n\n", c.Version, header, npe.DataInfo{SimVersion: testSimVersion}.SimVersionText(), table)
+	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s\n\nTest data: %s.\n\n```\n%s```\n\n", c.Version, header, npe.DataInfo{SimVersion: testSimVersion}.SimVersionText(), table)
 	b.WriteString("Median precision: 1 - (68% central interval half-width) / |median|; median fractional deviation: |median - truth| / |truth|; R^2 of the posterior medians against the truths. Regenerate with `lenssbi evaluate --model DIR --data TEST.fits --record`.\n")
 	path := filepath.Join(dir, "README.md")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
@@ -638,13 +638,4 @@ func viewsText(v int) string {
 		return fmt.Sprintf(", %d views", v)
 	}
 	return ""
-}
-
-// noiseScales lists a calibrated model's base-noise scales, "THETA_E 1.08, ...".
-func noiseScales(c *npe.Card) string {
-	parts := make([]string, len(c.Config.Targets))
-	for k, t := range c.Config.Targets {
-		parts[k] = fmt.Sprintf("%s %.3f", t, c.NoiseCalibration.Scale[k])
-	}
-	return strings.Join(parts, ", ")
 }
