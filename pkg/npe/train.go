@@ -150,7 +150,7 @@ func Train(ctx context.Context, dir string, card Card, trainSrc, valSrc Source, 
 				return nil, fmt.Errorf("initial weights: %w", err)
 			}
 			card.Data.InitFrom, card.Data.InitFromEpochs = opt.InitFrom, from.EpochsText()
-			card.Data.InitFromSeconds = from.State.Seconds + from.Data.InitFromSeconds
+			card.Data.InitFromSeconds = secondsBehind(from)
 		}
 	}
 	devices, err := chooseDevices(b, card.Config.BatchSize, opt.Devices)
@@ -576,3 +576,15 @@ func (o clipOptimizer) UpdateGraph(scope *model.Scope, g *graph.Graph, loss *gra
 
 // Clear implements optimizer.Interface.
 func (o clipOptimizer) Clear(scope *model.Scope) error { return o.inner.Clear(scope) }
+
+// secondsBehind is the training time behind a model's weights: its own run's
+// and, when that run was itself fine-tuned, the time behind its initial
+// weights. A combined model's State.Seconds already holds each source's
+// time with the time behind its initial weights (Combine), and its Data is
+// only its first network's, so nothing is added to it.
+func secondsBehind(c *Card) float64 {
+	if len(c.Components) > 0 {
+		return c.State.Seconds
+	}
+	return c.State.Seconds + c.Data.InitFromSeconds
+}

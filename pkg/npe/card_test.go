@@ -20,3 +20,18 @@ func TestSimVersionText(t *testing.T) {
 		}
 	}
 }
+
+// TestSecondsBehind: a fine-tuned model's time includes its initial
+// model's; a combined model's State.Seconds already does, so its first
+// network's Data.InitFromSeconds must not be added again.
+func TestSecondsBehind(t *testing.T) {
+	plain := &Card{State: TrainState{Seconds: 100}, Data: DataInfo{InitFromSeconds: 40}}
+	if got := secondsBehind(plain); got != 140 {
+		t.Errorf("fine-tuned model: %g s, want 140", got)
+	}
+	combined := &Card{State: TrainState{Seconds: 140}, Data: DataInfo{InitFromSeconds: 40},
+		Components: []Component{{Target: "THETA_E", Seconds: 100, Data: DataInfo{InitFromSeconds: 40}}}}
+	if got := secondsBehind(combined); got != 140 {
+		t.Errorf("combined model: %g s, want 140 (its sources' time, counted once)", got)
+	}
+}
