@@ -588,3 +588,37 @@ func secondsBehind(c *Card) float64 {
 	}
 	return c.State.Seconds + c.Data.InitFromSeconds
 }
+
+// Finish ends the unfinished training run in dir at its best-validation
+// weights (weights.bin) without training: the card is marked done, with a
+// stop reason naming the epochs run, and the checkpoint is removed, so the
+// model can be fine-tuned from (CompatibleInit), combined or calibrated. A
+// finished model, a run with no completed epoch and a directory without a
+// model are refused, and nothing is changed.
+func Finish(dir string) (*Card, error) {
+	c, err := ReadCard(dir)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.State.Done:
+		return nil, fmt.Errorf("%s: training already finished (%s)", dir, c.State.StopReason)
+	case c.State.Epoch < 1 || c.State.BestEpoch < 1:
+		return nil, fmt.Errorf("%s: no completed epoch yet, so no weights to keep", dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, weightsFile)); err != nil {
+		return nil, fmt.Errorf("%s: the best-validation weights are missing: %w", dir, err)
+	}
+	c.State.Done = true
+	c.State.StopReason = fmt.Sprintf("finished early (train --finish) after %d of %d epochs", c.State.Epoch, c.Config.Epochs)
+	c.State.Updated = time.Now().UTC()
+	if err := writeCard(dir, c); err != nil {
+		return nil, err
+	}
+	// The card says done first: a run interrupted here is finished, and its
+	// left-over checkpoint is never resumed.
+	if err := os.Remove(filepath.Join(dir, checkpointFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return c, nil
+}

@@ -1,6 +1,7 @@
 package npe
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"os"
@@ -339,4 +340,60 @@ func TestCompatibleInitPools(t *testing.T) {
 	if err := CompatibleInit(&from, &fullTE); err != nil {
 		t.Errorf("theta_E network alone at full resolution in the first block: %v", err)
 	}
+}
+
+// TestFinish: a run stopped after 1 of 3 epochs cannot seed fine-tuning
+// until Finish ends it at its best weights; Finish marks it done, removes the
+// checkpoint, keeps the weights, and refuses a finished run or an empty
+// directory without changing anything.
+func TestFinish(t *testing.T) {
+	withTimeout(t, 5*time.Minute, func() {
+		f := newFixture(t, ModeMarginal)
+		f.card.Config.Epochs = 3
+		dir := filepath.Join(t.TempDir(), "run")
+		if _, err := Train(context.Background(), dir, f.card, f.trainSrc, f.valSrc, TrainOptions{MaxEpochs: 1}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := ReadCard(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CompatibleInit(c, &f.card); err == nil || !strings.Contains(err.Error(), "not finished") {
+			t.Fatalf("unfinished run accepted as initial weights: %v", err)
+		}
+		weights, _ := os.ReadFile(filepath.Join(dir, weightsFile))
+		if _, err := os.Stat(filepath.Join(dir, checkpointFile)); err != nil {
+			t.Fatalf("unfinished run without a checkpoint: %v", err)
+		}
+		done, err := Finish(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !done.State.Done || !strings.Contains(done.State.StopReason, "after 1 of 3 epochs") {
+			t.Errorf("state %+v", done.State)
+		}
+		if _, err := os.Stat(filepath.Join(dir, checkpointFile)); !os.IsNotExist(err) {
+			t.Errorf("checkpoint left behind: %v", err)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, weightsFile)); !bytes.Equal(got, weights) {
+			t.Error("Finish changed the weights")
+		}
+		again, err := ReadCard(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CompatibleInit(again, &f.card); err != nil {
+			t.Errorf("finished run refused as initial weights: %v", err)
+		}
+		before, _ := os.ReadFile(filepath.Join(dir, cardFile))
+		if _, err := Finish(dir); err == nil || !strings.Contains(err.Error(), "already finished") {
+			t.Errorf("finishing twice: %v", err)
+		}
+		if after, _ := os.ReadFile(filepath.Join(dir, cardFile)); !bytes.Equal(before, after) {
+			t.Error("a refused Finish changed the card")
+		}
+		if _, err := Finish(filepath.Join(t.TempDir(), "none")); err == nil || !strings.Contains(err.Error(), "no model") {
+			t.Errorf("empty directory: %v", err)
+		}
+	})
 }

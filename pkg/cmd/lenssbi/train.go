@@ -51,12 +51,29 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	augment := fs.String("augment", "", "training augmentation: d4 (the 8 rotations and flips of the pixel grid; default) or none")
 	initFrom := fs.String("init", "", "start from the weights of this trained model (fine-tuning): its architecture, image preparation and\nparameter transform are used; flags and --config set the training choices (epochs, --lr, ...)")
 	cfgFile := fs.String("config", "", "JSON file with the model and training configuration (npe.Config; fields it omits keep their defaults;\nflags given on the command line override it)")
+	finish := fs.Bool("finish", false, "end the unfinished run in --out at its best-validation weights, training nothing\n(it can then be fine-tuned from, combined or calibrated); no other flag is taken")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *finish {
+		for name := range set {
+			if name != "finish" && name != "out" {
+				return usagef("--finish takes only --out, not --%s", name)
+			}
+		}
+		if *out == "" {
+			return usagef("--out is required")
+		}
+		c, err := npe.Finish(*out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "model %s: %s, best validation loss %.4f at epoch %d\n", *out, c.State.StopReason, c.State.BestValLoss, c.State.BestEpoch)
+		return nil
+	}
 	switch {
 	case len(pos) > 0:
 		return usagef("unexpected argument %q", pos[0])

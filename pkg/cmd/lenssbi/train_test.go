@@ -356,3 +356,17 @@ func TestReadTrainConfigNetEmbedding(t *testing.T) {
 		t.Errorf("misspelt field: %v", err)
 	}
 }
+
+// TestTrainFinishFlags: --finish takes only --out and names a missing model.
+func TestTrainFinishFlags(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "none")
+	if code, _, errs := runCLI(t, "train", "--finish", "--out", dir, "--epochs", "3"); code != 2 || !strings.Contains(errs, "--epochs") {
+		t.Errorf("--finish with --epochs: exit %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "train", "--finish"); code != 2 || !strings.Contains(errs, "--out") {
+		t.Errorf("--finish without --out: exit %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "train", "--finish", "--out", dir); code != 1 || !strings.Contains(errs, "none") {
+		t.Errorf("--finish on a missing model: exit %d %q", code, errs)
+	}
+}
