@@ -182,3 +182,73 @@ func TestSimSourceFresh(t *testing.T) {
 
 // A FITS dataset is stored lens data for FITSSource.
 var _ Lenses = (*dataset.Dataset)(nil)
+
+// TestSimSourceMatchesFITS: a network trained on the fly sees exactly what
+// it would see from a FITS dataset of the same simulator: for every lens of
+// an epoch, SimSource's prepared image, flow-space targets and truths equal
+// those FITSSource gives for the same lens written with `lenssbi simulate`'s
+// writer (by global index), bit for bit.
+func TestSimSourceMatchesFITS(t *testing.T) {
+	s := testSim(t)
+	const n = 24
+	path := writeDataset(t, s, n)
+	ds, err := dataset.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	pc := prep.NewConfig(s.Config().Preset)
+	tr := targets(t, ds)
+	collect := func(src Source) map[int][3][]float64 {
+		t.Helper()
+		defer src.Close()
+		if err := src.Epoch(0); err != nil {
+			t.Fatal(err)
+		}
+		out := map[int][3][]float64{}
+		var b Batch
+		for {
+			err := src.Next(&b)
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			per := len(b.Images) / b.N
+			for i, idx := range b.Index {
+				var img, theta []float64
+				for _, v := range b.Images[i*per : (i+1)*per] {
+					img = append(img, float64(v))
+				}
+				for _, v := range b.Theta[i*b.D : (i+1)*b.D] {
+					theta = append(theta, float64(v))
+				}
+				out[idx] = [3][]float64{img, theta, slices.Clone(b.Truth[i*b.D : (i+1)*b.D])}
+			}
+		}
+	}
+	fsrc, err := NewFITSSource(ds, path, nil, pc, tr, 8, 8, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssrc, err := NewSimSource(s, pc, tr, 8, n, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFITS, fromSim := collect(fsrc), collect(ssrc)
+	if len(fromSim) != n || len(fromFITS) != n {
+		t.Fatalf("%d lenses on the fly, %d from FITS; want %d each", len(fromSim), len(fromFITS), n)
+	}
+	for idx, want := range fromFITS {
+		got, ok := fromSim[idx]
+		if !ok {
+			t.Fatalf("lens %d from FITS only", idx)
+		}
+		for k, what := range []string{"prepared image", "flow-space targets", "truths"} {
+			if !slices.Equal(got[k], want[k]) {
+				t.Fatalf("lens %d: the %s on the fly and from FITS disagree", idx, what)
+			}
+		}
+	}
+}
