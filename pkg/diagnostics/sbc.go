@@ -72,6 +72,10 @@ type SBCParam struct {
 	// SpreadZ is (Spread-1) over its null standard deviation. For Gaussian
 	// posteriors a pure shift leaves Spread at 1.
 	Spread, SpreadZ float64
+	// ScoreMean is the mean of the normal scores Phi^-1(U), 0 under
+	// calibration; for a 1-D flow it is the mean offset of the truths from
+	// the posteriors in the flow's base space (what npe.Calibrate shifts).
+	ScoreMean float64
 }
 
 // SBC ranks each truth among the posterior samples of its lens, per
@@ -140,7 +144,7 @@ func SBC(samples []float32, n, s, d int, truth []float64, opt SBCOptions) (*SBCR
 		}
 		sp.Chi2P = chi.Survival(sp.Chi2)
 		sp.KS, sp.KSP = KSUniform(sp.U)
-		sp.Bias, sp.BiasZ, sp.Spread, sp.SpreadZ = uniformShape(sp.U)
+		sp.Bias, sp.BiasZ, sp.ScoreMean, sp.Spread, sp.SpreadZ = uniformShape(sp.U)
 	}
 	return res, nil
 }

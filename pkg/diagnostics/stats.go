@@ -167,7 +167,8 @@ func meanVar(x []float64) (mean, variance float64) {
 // is (truth - posterior mean)/posterior sd exactly, so a shifted posterior
 // moves the bias but leaves the spread at 1, an over-confident one raises
 // the spread (U-shaped ranks) and an under-confident one lowers it (humped).
-func uniformShape(u []float64) (bias, biasZ, spread, spreadZ float64) {
+// scoreMean is the mean of the normal scores, 0 under uniformity.
+func uniformShape(u []float64) (bias, biasZ, scoreMean, spread, spreadZ float64) {
 	n := float64(len(u))
 	m, v := meanVar(u)
 	bias = m - 0.5
@@ -179,7 +180,7 @@ func uniformShape(u []float64) (bias, biasZ, spread, spreadZ float64) {
 		// Clamp so a jittered rank of exactly 0 or 1 gives a finite score.
 		g[i] = distuv.UnitNormal.Quantile(min(max(v, 1e-12), 1-1e-12))
 	}
-	_, spread = meanVar(g)
+	scoreMean, spread = meanVar(g)
 	spreadZ = (spread - 1) / math.Sqrt(2/(n-1))
-	return bias, biasZ, spread, spreadZ
+	return bias, biasZ, scoreMean, spread, spreadZ
 }

@@ -185,7 +185,7 @@ func TARP(samples []float32, n, s, d int, truth []float64, opt TARPOptions) (*TA
 		}
 	}
 	res.KS, res.KSP = KSUniform(res.F)
-	res.Bias, res.BiasZ, res.Spread, res.SpreadZ = uniformShape(res.F)
+	res.Bias, res.BiasZ, _, res.Spread, res.SpreadZ = uniformShape(res.F)
 
 	if nb > 0 {
 		res.ECPMean = make([]float64, len(alpha))

@@ -6,8 +6,6 @@ import (
 	"math"
 	"strings"
 
-	"gonum.org/v1/gonum/stat/distuv"
-
 	"github.com/lenssbi/lenssbi/pkg/diagnostics"
 )
 
@@ -129,7 +127,7 @@ func (c *Card) noiseShift(k int) float64 {
 // the model that drew post must be scaled, and the shift of its mean in
 // units of the noise it was drawn with, for its intervals to be calibrated
 // on these lenses: the standard deviation and the mean of the truths'
-// normal scores (from diagnostics.SBC's normalised ranks, ties broken with
+// normal scores (diagnostics.SBC's Spread and ScoreMean, ties broken with
 // seed). truth is laid out [lens][parameter]. The calibration set should
 // hold thousands of lenses: the scale's relative standard error is about
 // 1/sqrt(2 N), the shift's standard error 1/sqrt(N).
@@ -143,13 +141,8 @@ func FitNoise(post *Posterior, truth []float64, seed uint64) (scale, shift []flo
 	}
 	scale, shift = make([]float64, post.D), make([]float64, post.D)
 	for k := range scale {
-		var sum float64
-		for _, u := range sbc.Params[k].U {
-			// The clamp of diagnostics' rank spread: a rank of 0 or 1 stays finite.
-			sum += distuv.UnitNormal.Quantile(min(max(u, 1e-12), 1-1e-12))
-		}
 		scale[k] = math.Sqrt(sbc.Params[k].Spread)
-		shift[k] = sum / float64(len(sbc.Params[k].U))
+		shift[k] = sbc.Params[k].ScoreMean
 	}
 	return scale, shift, nil
 }
