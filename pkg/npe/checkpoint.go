@@ -100,16 +100,22 @@ type DataInfo struct {
 // or for an on-the-fly run "simulator output version 1 (FITS data: not
 // recorded)" when the FITS files differ from the simulator.
 func (d DataInfo) SimVersionText() string {
-	v := func(n int) string {
-		if n <= 0 {
-			return "not recorded"
-		}
-		return fmt.Sprint(n)
-	}
 	if !d.OnTheFly || d.FlySimVersion == d.SimVersion {
-		return "simulator output version " + v(max(d.SimVersion, d.FlySimVersion))
+		return SimVersionText(max(d.SimVersion, d.FlySimVersion))
 	}
-	return fmt.Sprintf("simulator output version %s (FITS data: %s)", v(d.FlySimVersion), v(d.SimVersion))
+	return fmt.Sprintf("%s (FITS data: %s)", SimVersionText(d.FlySimVersion), simVersionNumber(d.SimVersion))
+}
+
+// SimVersionText describes one simulator output version (a SIMVER value):
+// "simulator output version 1", or "... not recorded" for 0.
+func SimVersionText(v int) string { return "simulator output version " + simVersionNumber(v) }
+
+// simVersionNumber is v, or "not recorded" for 0.
+func simVersionNumber(v int) string {
+	if v <= 0 {
+		return "not recorded"
+	}
+	return fmt.Sprint(v)
 }
 
 // TrainState is the resumable progress of training.

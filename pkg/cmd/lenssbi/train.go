@@ -604,7 +604,7 @@ func writeModelReadme(dir string, c *npe.Card, header, table string, testSimVers
 	if c.Data.InitFrom != "" && len(c.Components) == 0 {
 		fmt.Fprintf(&b, "- Fine-tuned (`train --init`) from %s (%s epochs, %.0f s of training before this run)\n", c.Data.InitFrom, c.Data.InitFromEpochs, c.Data.InitFromSeconds)
 	}
-	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s\n\nTest data: %s.\n\n```\n%s```\n\n", c.Version, header, npe.DataInfo{SimVersion: testSimVersion}.SimVersionText(), table)
+	fmt.Fprintf(&b, "- lenssbi %s\n\n## Held-out results\n\n%s\n\nTest data: %s.\n\n```\n%s```\n\n", c.Version, header, npe.SimVersionText(testSimVersion), table)
 	b.WriteString("Median precision: 1 - (68% central interval half-width) / |median|; median fractional deviation: |median - truth| / |truth|; R^2 of the posterior medians against the truths. Regenerate with `lenssbi evaluate --model DIR --data TEST.fits --record`.\n")
 	path := filepath.Join(dir, "README.md")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
