@@ -69,19 +69,35 @@ func targets(t *testing.T, ds *dataset.Dataset) Transform {
 	return tr
 }
 
+// simulated is a dataset written by writeDataset and opened (closed when the
+// test ends), with the preset's image preparation and a transform fitted to
+// its targets: the set-up of the source and training tests.
+type simulated struct {
+	path string
+	ds   *dataset.Dataset
+	pc   prep.Config
+	tr   Transform
+}
+
+// openSimulated writes n lenses of s and opens them (see simulated).
+func openSimulated(t *testing.T, s *simulate.Simulator, n int) simulated {
+	t.Helper()
+	path := writeDataset(t, s, n)
+	ds, err := dataset.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	return simulated{path: path, ds: ds, pc: prep.NewConfig(s.Config().Preset), tr: targets(t, ds)}
+}
+
 // TestFITSSourceEpochs: every epoch visits each lens once (up to the dropped
 // partial batch), in an order fixed by (seed, epoch), with images prepared
 // exactly as prep.Apply does, across shard boundaries.
 func TestFITSSourceEpochs(t *testing.T) {
 	s := testSim(t)
-	path := writeDataset(t, s, 40)
-	ds, err := dataset.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
-	pc := prep.NewConfig(s.Config().Preset)
-	tr := targets(t, ds)
+	d := openSimulated(t, s, 40)
+	path, ds, pc, tr := d.path, d.ds, d.pc, d.tr
 	src, err := NewFITSSource(ds, path, nil, pc, tr, 8, 12, 5)
 	if err != nil {
 		t.Fatal(err)
@@ -191,14 +207,8 @@ var _ Lenses = (*dataset.Dataset)(nil)
 func TestSimSourceMatchesFITS(t *testing.T) {
 	s := testSim(t)
 	const n = 24
-	path := writeDataset(t, s, n)
-	ds, err := dataset.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
-	pc := prep.NewConfig(s.Config().Preset)
-	tr := targets(t, ds)
+	d := openSimulated(t, s, n)
+	path, ds, pc, tr := d.path, d.ds, d.pc, d.tr
 	collect := func(src Source) map[int][3][]float64 {
 		t.Helper()
 		defer src.Close()

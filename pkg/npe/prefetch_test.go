@@ -5,23 +5,14 @@ import (
 	"io"
 	"slices"
 	"testing"
-
-	"github.com/lenssbi/lenssbi/pkg/dataset"
-	"github.com/lenssbi/lenssbi/pkg/prep"
 )
 
 // TestPrefetchSameBatches: reading ahead changes nothing in what a source
 // delivers, epoch after epoch, including an epoch abandoned half-way.
 func TestPrefetchSameBatches(t *testing.T) {
 	s := testSim(t)
-	path := writeDataset(t, s, 40)
-	ds, err := dataset.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
-	pc := prep.NewConfig(s.Config().Preset)
-	tr := targets(t, ds)
+	d := openSimulated(t, s, 40)
+	path, ds, pc, tr := d.path, d.ds, d.pc, d.tr
 	newSrc := func() Source {
 		src, err := NewFITSSource(ds, path, nil, pc, tr, 8, 12, 5)
 		if err != nil {

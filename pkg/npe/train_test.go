@@ -12,7 +12,6 @@ import (
 
 	"github.com/lenssbi/lenssbi/pkg/dataset"
 	"github.com/lenssbi/lenssbi/pkg/nn"
-	"github.com/lenssbi/lenssbi/pkg/prep"
 	"github.com/lenssbi/lenssbi/pkg/simulate"
 )
 
@@ -53,14 +52,8 @@ type fixture struct {
 func newFixture(t *testing.T, mode string) fixture {
 	t.Helper()
 	s := testSim(t)
-	path := writeDataset(t, s, 160)
-	ds, err := dataset.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ds.Close() })
-	pc := prep.NewConfig(s.Config().Preset)
-	tr := targets(t, ds)
+	d := openSimulated(t, s, 160)
+	path, ds, pc, tr := d.path, d.ds, d.pc, d.tr
 	trainRows, valRows := make([]int, 128), make([]int, 32)
 	for i := range trainRows {
 		trainRows[i] = i
