@@ -9,6 +9,7 @@
 //	lenssbi combine --out models/NEW models/A:THETA_E models/B:Z_LENS,SIGMA_V,Z_SOURCE
 //	lenssbi calibrate --model models/NAME --data cal.fits
 //	lenssbi report --model models/NAME --data test.fits --out report/
+//	lenssbi fisher --data test.fits --out bounds.fits
 //	lenssbi depth --preset delve
 //	lenssbi benchmark --backends go,xla:cpu
 //	lenssbi presets
@@ -48,6 +49,7 @@ func commands() []command {
 		{"evaluate", "print the reference results table for a model and a test set", runEvaluate},
 		{"combine", "build a marginal model from networks of other marginal models", runCombine},
 		{"calibrate", "fit a marginal model's posterior widths on a calibration set", runCalibrate},
+		{"fisher", "Cramér-Rao bounds on theta_E and the image parameters of simulated lenses", runFisher},
 		{"report", "write the results, calibration and figures of a model on a test set", runReport},
 		{"depth", "print a preset's 5-sigma point-source depths", runDepth},
 		{"benchmark", "compare training and inference speed across backends (one table)", runBenchmark},

@@ -1,0 +1,188 @@
+package fisher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/lenssbi/lenssbi/pkg/dataset"
+	"github.com/lenssbi/lenssbi/pkg/lensing"
+	"github.com/lenssbi/lenssbi/pkg/survey"
+)
+
+// Columns returns the parameter columns of a simulated file that
+// SystemFromParams reads, in its order, for the given bands.
+func Columns(bands []string) []string {
+	c := []string{"THETA_E", "LENS_X", "LENS_Y", "LENS_Q", "LENS_PHI", "SHEAR_G1", "SHEAR_G2", "LENS_RE",
+		"SRC_X", "SRC_Y", "SRC_Q", "SRC_PHI", "SRC_RE"}
+	for _, b := range bands {
+		B := strings.ToUpper(b)
+		c = append(c, "LENS_MAG_"+B, "SRC_MAG_"+B, "SEEING_"+B, "SKY_"+B, "EXPTIME_"+B, "NEXP_"+B)
+	}
+	return c
+}
+
+// SystemFromParams builds a System from one lens's values of Columns(bands)
+// (in that order), converting magnitudes to rates with the preset's zero
+// points.
+func SystemFromParams(p *survey.Preset, bands []string, v []float64) (System, error) {
+	cols := Columns(bands)
+	if len(v) != len(cols) {
+		return System{}, fmt.Errorf("fisher: %d parameter values, want %d (%s)", len(v), len(cols), strings.Join(cols, ", "))
+	}
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return System{}, fmt.Errorf("fisher: %s is %v", cols[i], x)
+		}
+	}
+	s := System{ThetaE: v[0], LensX: v[1], LensY: v[2], Gamma1: v[5], Gamma2: v[6], LensRe: v[7],
+		SrcX: v[8], SrcY: v[9], SrcRe: v[12]}
+	s.LensE1, s.LensE2 = lensing.QPhiToE1E2(v[3], v[4])
+	s.SrcE1, s.SrcE2 = lensing.QPhiToE1E2(v[10], v[11])
+	for k, name := range bands {
+		band, _, err := p.Band(name)
+		if err != nil {
+			return System{}, fmt.Errorf("fisher: %w", err)
+		}
+		o := 13 + 6*k
+		s.LensFlux = append(s.LensFlux, band.FluxRate(v[o]))
+		s.SrcFlux = append(s.SrcFlux, band.FluxRate(v[o+1]))
+		s.Conditions = append(s.Conditions, survey.Conditions{Band: name, Seeing: v[o+2], SkyMag: v[o+3], ExpTime: v[o+4], NExp: int(math.Round(v[o+5]))})
+	}
+	return s, nil
+}
+
+// LensResult is the bound of one lens of a dataset.
+type LensResult struct {
+	Index      int     // row in the dataset
+	TrueThetaE float64 // the true Einstein radius [arcsec]
+	Result
+	Err error // why the lens has no bound (a singular Fisher matrix), or nil
+}
+
+// Options control Dataset.
+type Options struct {
+	Start, N int // lenses [Start, Start+N); N <= 0: to the end
+	Workers  int // goroutines (<= 0: GOMAXPROCS)
+	// Progress, when set, is called after each lens with the number done.
+	Progress func(done, total int)
+}
+
+// Dataset computes the bounds of the lenses of a simulated dataset (a file
+// written by lenssbi simulate, or its shards), checking each against its
+// image: Result.ChiSq is the chi-square per pixel of the stored image and
+// variance against the model. The preset named in the file must be an
+// embedded one (or a path that still loads).
+func Dataset(ctx context.Context, path string, opt Options) ([]LensResult, []string, error) {
+	ds, err := dataset.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ds.Close()
+	meta := ds.Meta()
+	if meta.Preset == "" {
+		return nil, nil, fmt.Errorf("%s: no PRESET keyword: not a simulated dataset", path)
+	}
+	p, err := survey.LoadPreset(meta.Preset)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: preset %q: %w", path, meta.Preset, err)
+	}
+	if math.Abs(p.PixelScale-meta.PixScale) > 1e-9 {
+		return nil, nil, fmt.Errorf("%s: pixel scale %g, but preset %q has %g", path, meta.PixScale, p.Name, p.PixelScale)
+	}
+	nx, ny, bands := ds.Geometry()
+	if nx != ny {
+		return nil, nil, fmt.Errorf("%s: %d x %d images; only square stamps are modelled", path, nx, ny)
+	}
+	start, n := opt.Start, opt.N
+	if start < 0 || start >= ds.Len() {
+		return nil, nil, fmt.Errorf("%s: start %d outside the %d lenses", path, start, ds.Len())
+	}
+	if n <= 0 || start+n > ds.Len() {
+		n = ds.Len() - start
+	}
+	cols := Columns(bands)
+	params, err := ds.ReadParams(start, n, cols, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	imgs, err := ds.ReadImages(start, n, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	vars, err := ds.ReadVariance(start, n, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	per := len(bands) * nx * ny
+	out := make([]LensResult, n)
+	var (
+		mu   sync.Mutex
+		done int
+		wg   sync.WaitGroup
+		next = make(chan int)
+		errs = make([]error, workers)
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			m, err := NewModel(p, bands, nx)
+			if err != nil {
+				errs[w] = err
+				for range next {
+				}
+				return
+			}
+			m.Supersample = meta.Supersample
+			for i := range next {
+				v := params[i*len(cols) : (i+1)*len(cols)]
+				r := LensResult{Index: start + i, TrueThetaE: v[0]}
+				sys, err := SystemFromParams(p, bands, v)
+				if err == nil {
+					r.Result, err = m.Bound(&sys, imgs[i*per:(i+1)*per], vars[i*per:(i+1)*per])
+				}
+				if err != nil && !errors.Is(err, ErrSingular) {
+					errs[w] = fmt.Errorf("%s: lens %d: %w", path, start+i, err)
+				}
+				r.Err = err
+				out[i] = r
+				if opt.Progress != nil {
+					mu.Lock()
+					done++
+					opt.Progress(done, n)
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	var cerr error
+feed:
+	for i := 0; i < n; i++ {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			cerr = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if cerr != nil {
+		return nil, nil, cerr
+	}
+	for _, e := range errs {
+		if e != nil {
+			return nil, nil, e
+		}
+	}
+	return out, bands, nil
+}
