@@ -106,29 +106,22 @@ func Dataset(ctx context.Context, path string, opt Options) ([]LensResult, []str
 		n = ds.Len() - start
 	}
 	cols := Columns(bands)
-	params, err := ds.ReadParams(start, n, cols, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	imgs, err := ds.ReadImages(start, n, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	vars, err := ds.ReadVariance(start, n, nil)
-	if err != nil {
-		return nil, nil, err
-	}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	per := len(bands) * nx * ny
 	out := make([]LensResult, n)
+	type job struct {
+		i             int
+		v             []float64
+		img, variance []float32
+	}
 	var (
 		mu   sync.Mutex
 		done int
 		wg   sync.WaitGroup
-		next = make(chan int)
+		jobs = make(chan job, workers)
 		errs = make([]error, workers)
 	)
 	for w := 0; w < workers; w++ {
@@ -138,23 +131,25 @@ func Dataset(ctx context.Context, path string, opt Options) ([]LensResult, []str
 			m, err := NewModel(p, bands, nx)
 			if err != nil {
 				errs[w] = err
-				for range next {
+				for range jobs {
 				}
 				return
 			}
 			m.Supersample = meta.Supersample
-			for i := range next {
-				v := params[i*len(cols) : (i+1)*len(cols)]
-				r := LensResult{Index: start + i, TrueThetaE: v[0]}
-				sys, err := SystemFromParams(p, bands, v)
+			for j := range jobs {
+				if ctx.Err() != nil {
+					continue // cancelled: drain
+				}
+				r := LensResult{Index: start + j.i, TrueThetaE: j.v[0]}
+				sys, err := SystemFromParams(p, bands, j.v)
 				if err == nil {
-					r.Result, err = m.Bound(&sys, imgs[i*per:(i+1)*per], vars[i*per:(i+1)*per])
+					r.Result, err = m.Bound(&sys, j.img, j.variance)
 				}
 				if err != nil && !errors.Is(err, ErrSingular) {
-					errs[w] = fmt.Errorf("%s: lens %d: %w", path, start+i, err)
+					errs[w] = fmt.Errorf("%s: lens %d: %w", path, start+j.i, err)
 				}
 				r.Err = err
-				out[i] = r
+				out[j.i] = r
 				if opt.Progress != nil {
 					mu.Lock()
 					done++
@@ -164,20 +159,48 @@ func Dataset(ctx context.Context, path string, opt Options) ([]LensResult, []str
 			}
 		}(w)
 	}
-	var cerr error
+	// Read chunk lenses at a time (memory stays bounded for any file size)
+	// and hand them to the workers.
+	var rerr error
 feed:
-	for i := 0; i < n; i++ {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			cerr = ctx.Err()
-			break feed
+	for c := 0; c < n; c += chunk {
+		k := min(chunk, n-c)
+		params, err := ds.ReadParams(start+c, k, cols, nil)
+		if err != nil {
+			rerr = fmt.Errorf("%s: %w", path, err)
+			break
+		}
+		imgs, err := ds.ReadImages(start+c, k, nil)
+		if err != nil {
+			rerr = err
+			break
+		}
+		vars, err := ds.ReadVariance(start+c, k, nil)
+		if err != nil {
+			rerr = err
+			break
+		}
+		for i := 0; i < k; i++ {
+			if err := ctx.Err(); err != nil {
+				rerr = err
+				break feed
+			}
+			j := job{i: c + i, v: params[i*len(cols) : (i+1)*len(cols)], img: imgs[i*per : (i+1)*per], variance: vars[i*per : (i+1)*per]}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				rerr = ctx.Err()
+				break feed
+			}
 		}
 	}
-	close(next)
+	close(jobs)
 	wg.Wait()
-	if cerr != nil {
-		return nil, nil, cerr
+	if rerr == nil {
+		rerr = ctx.Err()
+	}
+	if rerr != nil {
+		return nil, nil, rerr
 	}
 	for _, e := range errs {
 		if e != nil {
@@ -186,3 +209,6 @@ feed:
 	}
 	return out, bands, nil
 }
+
+// chunk is how many lenses Dataset reads at a time (tests make it small).
+var chunk = 256

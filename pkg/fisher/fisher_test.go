@@ -281,6 +281,8 @@ func TestDataset(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := 0
+	chunk = 3 // read in pieces: lenses 1-3, then 4
+	defer func() { chunk = 256 }()
 	res, bands, err := Dataset(context.Background(), path, Options{Start: 1, N: 4, Workers: 2, Progress: func(done, total int) { calls++ }})
 	if err != nil {
 		t.Fatal(err)
