@@ -419,3 +419,29 @@ func TestEvenSubset(t *testing.T) {
 		}
 	}
 }
+
+// TestEfficiencyInputs: mismatched lengths and too few usable lenses are
+// errors; unusable lenses are left out and counted, not plotted.
+func TestEfficiencyInputs(t *testing.T) {
+	if _, err := Efficiency([]float64{1, 2}, []float64{1}, EfficiencyOptions{}); err == nil || !strings.Contains(err.Error(), "2 bounds but 1 widths") {
+		t.Errorf("mismatched lengths: %v", err)
+	}
+	inf := math.Inf(1)
+	if _, err := Efficiency([]float64{inf, 0.1, math.NaN()}, []float64{0.1, -1, 0.1}, EfficiencyOptions{}); err == nil || !strings.Contains(err.Error(), "0 of 3") {
+		t.Errorf("no usable lens: %v", err)
+	}
+	f, err := Efficiency([]float64{0.01, 0.02, inf, 0.04}, []float64{0.05, 0.04, 0.05, 0.05}, EfficiencyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pts := f.Panels[0][0]; pts == nil {
+		t.Fatal("no panel")
+	}
+	var buf bytes.Buffer
+	if err := f.WriteSVG(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "1 without a bound") || !strings.Contains(buf.String(), "N = 3") {
+		t.Error("the note should count 3 lenses and 1 without a bound")
+	}
+}

@@ -86,7 +86,25 @@ func exampleFigures(t testing.TB) map[string]*Figure {
 	}
 	f, err = LossCurves(ep, pos, nil, nil, LossOptions{LogLoss: true, LossLabel: "MSE [arcsec^2]"})
 	add("loss_log", f, err)
+	bound, width := synthEfficiency(r, 1000)
+	f, err = Efficiency(bound, width, EfficiencyOptions{Title: "Width against the bound"})
+	add("efficiency", f, err)
 	return out
+}
+
+// synthEfficiency returns log-normal bounds and widths that follow the
+// bound where it is large and flatten where it is small, with a few lenses
+// without a bound.
+func synthEfficiency(r *rand.Rand, n int) (bound, width []float64) {
+	for k := range n {
+		b := math.Exp(math.Log(0.03) + 0.9*r.NormFloat64())
+		w := math.Hypot(b, 0.05) * math.Exp(0.2*r.NormFloat64())
+		if k%97 == 0 {
+			b = math.Inf(1)
+		}
+		bound, width = append(bound, b), append(width, w)
+	}
+	return bound, width
 }
 
 // synthRecovery returns a synthetic test set of n lenses: truths, medians
