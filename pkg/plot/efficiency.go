@@ -33,7 +33,8 @@ const efficiencyPanel = 5.6 * vg.Inch
 // above the line are wider than the data allow; points below it use
 // information beyond the image (a prior). Lenses with a non-finite or
 // non-positive bound or width (a singular Fisher matrix, say) are left out
-// and counted in the note.
+// and counted in the note. The axes span the 0.5th to 99.5th percentiles of
+// both; the few lenses beyond are drawn at the edge and counted too.
 func Efficiency(bound, width []float64, opt EfficiencyOptions) (*Figure, error) {
 	const fig = "efficiency"
 	if len(bound) != len(width) {
@@ -61,9 +62,16 @@ func Efficiency(bound, width []float64, opt EfficiencyOptions) (*Figure, error) 
 		bins = 8
 	}
 	st := opt.Style.withDefaults()
-	lo := math.Min(slices.Min(b), slices.Min(w))
-	hi := math.Max(slices.Max(b), slices.Max(w))
-	lo, hi = lo/1.3, hi*1.3
+	// Axes: from the 0.5th to the 99.5th percentile of both, so that a few
+	// lenses with enormous bounds (nearly unmeasured) do not squash the
+	// rest; lenses beyond are pinned to the edge and counted.
+	sb, sw := slices.Clone(b), slices.Clone(w)
+	slices.Sort(sb)
+	slices.Sort(sw)
+	lo := math.Min(sb[len(sb)/200], sw[len(sw)/200]) / 1.3
+	hi := math.Max(sb[len(sb)-1-len(sb)/200], sw[len(sw)-1-len(sw)/200]) * 1.3
+	pin := func(v float64) float64 { return math.Min(math.Max(v, lo), hi) }
+	pinned := 0
 
 	pl := st.NewPlot("", "Cramér-Rao bound on "+label, "posterior width of "+label)
 	pl.X.Min, pl.X.Max, pl.Y.Min, pl.Y.Max = lo, hi, lo, hi
@@ -76,7 +84,13 @@ func Efficiency(bound, width []float64, opt EfficiencyOptions) (*Figure, error) 
 		alpha, radius = 0.45, 0.16*st.TickSize
 	}
 	pts := marker{Glyph: draw.GlyphStyle{Color: withAlpha(st.Color(0), alpha), Radius: radius, Shape: draw.CircleGlyph{}}}
-	pts.X, pts.Y = b, w
+	for k := range b {
+		x, y := pin(b[k]), pin(w[k])
+		if x != b[k] || y != w[k] {
+			pinned++
+		}
+		pts.X, pts.Y = append(pts.X, x), append(pts.Y, y)
+	}
 	one := curve{X: []float64{lo, hi}, Y: []float64{lo, hi}, Style: st.line(colBlack, 0.75, []vg.Length{3 * st.LineWidth, 2 * st.LineWidth})}
 
 	// Running median in bins holding equal numbers of lenses.
@@ -109,6 +123,9 @@ func Efficiency(bound, width []float64, opt EfficiencyOptions) (*Figure, error) 
 	txt := fmt.Sprintf("median width / bound = %.2f\nN = %d", median(ratio), len(b))
 	if left := len(bound) - len(b); left > 0 {
 		txt += fmt.Sprintf(" (%d without a bound)", left)
+	}
+	if pinned > 0 {
+		txt += fmt.Sprintf("\n%d beyond the axes, drawn at their edge", pinned)
 	}
 	ns := st.textStyle(st.LegendSize)
 	ns.XAlign, ns.YAlign = draw.XLeft, draw.YTop

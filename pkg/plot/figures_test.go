@@ -444,4 +444,24 @@ func TestEfficiencyInputs(t *testing.T) {
 	if !strings.Contains(buf.String(), "1 without a bound") || !strings.Contains(buf.String(), "N = 3") {
 		t.Error("the note should count 3 lenses and 1 without a bound")
 	}
+	// One enormous bound among 400 ordinary lenses is pinned to the edge.
+	var b, w []float64
+	for k := range 400 {
+		b, w = append(b, 0.01+0.0001*float64(k)), append(w, 0.05)
+	}
+	b[7] = 1e4
+	f, err = Efficiency(b, w, EfficiencyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl := f.Panels[0][0]; pl.X.Max > 1 {
+		t.Errorf("x axis reaches %g: the outlier should not set the range", pl.X.Max)
+	}
+	buf.Reset()
+	if err := f.WriteSVG(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "1 beyond the axes") {
+		t.Error("the note should count the pinned lens")
+	}
 }
