@@ -72,6 +72,11 @@ type Options struct {
 	Progress func(done, total int)
 }
 
+// ErrNotSimulated is returned (wrapped) by Dataset and FromDataset for a
+// dataset that lacks what the model needs: a known preset and the
+// simulator's parameter columns (real cutouts, say).
+var ErrNotSimulated = errors.New("not a simulated dataset")
+
 // Dataset computes the bounds of the lenses of a simulated dataset (a file
 // written by lenssbi simulate, or its shards), checking each against its
 // image: Result.ChiSq is the chi-square per pixel of the stored image and
@@ -83,13 +88,18 @@ func Dataset(ctx context.Context, path string, opt Options) ([]LensResult, []str
 		return nil, nil, err
 	}
 	defer ds.Close()
+	return FromDataset(ctx, ds, path, opt)
+}
+
+// FromDataset is Dataset for an open dataset; path names it in errors.
+func FromDataset(ctx context.Context, ds *dataset.Dataset, path string, opt Options) ([]LensResult, []string, error) {
 	meta := ds.Meta()
 	if meta.Preset == "" {
-		return nil, nil, fmt.Errorf("%s: no PRESET keyword: not a simulated dataset", path)
+		return nil, nil, fmt.Errorf("%s: no PRESET keyword: %w", path, ErrNotSimulated)
 	}
 	p, err := survey.LoadPreset(meta.Preset)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: preset %q: %w", path, meta.Preset, err)
+		return nil, nil, fmt.Errorf("%s: preset %q: %w (%w)", path, meta.Preset, err, ErrNotSimulated)
 	}
 	if math.Abs(p.PixelScale-meta.PixScale) > 1e-9 {
 		return nil, nil, fmt.Errorf("%s: pixel scale %g, but preset %q has %g", path, meta.PixScale, p.Name, p.PixelScale)
@@ -106,6 +116,15 @@ func Dataset(ctx context.Context, path string, opt Options) ([]LensResult, []str
 		n = ds.Len() - start
 	}
 	cols := Columns(bands)
+	have := map[string]bool{}
+	for _, c := range ds.Columns() {
+		have[c.Name] = true
+	}
+	for _, c := range cols {
+		if !have[c] {
+			return nil, nil, fmt.Errorf("%s: no column %s: %w", path, c, ErrNotSimulated)
+		}
+	}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)

@@ -314,6 +314,21 @@ func TestDataset(t *testing.T) {
 	if _, _, err := Dataset(context.Background(), bad, Options{}); err == nil || !strings.Contains(err.Error(), "bad.fits") {
 		t.Errorf("truncated file: %v", err)
 	}
+	// A dataset without the simulator's columns (real cutouts, say).
+	few := filepath.Join(t.TempDir(), "few.fits")
+	fw, err := dataset.Create(few, dataset.Meta{Preset: cfg.Preset.Name, NX: 32, NY: 32, Bands: s.Bands(), PixScale: cfg.Preset.PixelScale}, []dataset.Column{{Name: "THETA_E"}, {Name: "Z_LENS"}, {Name: "SIGMA_V"}, {Name: "Z_SOURCE"}}, 1, dataset.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Write(make([]float32, 4*32*32), make([]float32, 4*32*32), []float64{1, 0.5, 250, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Dataset(context.Background(), few, Options{}); !errors.Is(err, ErrNotSimulated) || !strings.Contains(err.Error(), "LENS_X") {
+		t.Errorf("no parameter columns: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, _, err := Dataset(ctx, path, Options{}); !errors.Is(err, context.Canceled) {

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -8,8 +10,10 @@ import (
 	"slices"
 
 	"github.com/lenssbi/lenssbi/pkg/dataset"
+	"github.com/lenssbi/lenssbi/pkg/fisher"
 	"github.com/lenssbi/lenssbi/pkg/npe"
 	"github.com/lenssbi/lenssbi/pkg/plot"
+	"github.com/lenssbi/lenssbi/pkg/simulate"
 )
 
 // maxSVGPoints is the largest number of lenses for which the recovery figure
@@ -51,6 +55,14 @@ func (r *Report) buildFigures(ds *dataset.Dataset) error {
 	bars := min(n, 150)
 	add(Figure{Name: "recovery", Section: "results", Title: "Recovery", Plot: fig, SVG: n <= maxSVGPoints,
 		Caption: fmt.Sprintf("Posterior median against the true value for each of the %d test lenses, with the 68%% central credible interval as error bars (for %d evenly spaced lenses), the 1:1 line, and R² of the medians.", n, bars)})
+
+	// theta_E's posterior widths against the Cramér-Rao bounds (simulated
+	// test sets only).
+	if k := slices.Index(post.Names, simulate.ColThetaE); k >= 0 && !o.NoBounds {
+		if err := r.efficiencyFigure(ds, k); err != nil {
+			return err
+		}
+	}
 
 	// SBC rank histograms.
 	sbc := cal.SBC
@@ -283,3 +295,36 @@ func (r *Report) composites(ds *dataset.Dataset) (map[int]*image.RGBA, error) {
 func lensName(l int, what string) string { return fmt.Sprintf("lens-%04d-%s", l, what) }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// efficiencyFigure adds the figure of theta_E's posterior widths (68%
+// half-width in ln theta_E) against each test lens's Cramér-Rao bound, when
+// the test set is a simulated one (fisher.FromDataset), and keeps the
+// bounds' summary for the page.
+func (r *Report) efficiencyFigure(ds *dataset.Dataset, k int) error {
+	post, o := r.Posterior, r.Options
+	res, _, err := fisher.FromDataset(context.Background(), ds, o.Data, fisher.Options{Start: o.First, N: post.N})
+	if errors.Is(err, fisher.ErrNotSimulated) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("report: Cramér-Rao bounds: %w", err)
+	}
+	bound, width := make([]float64, post.N), make([]float64, post.N)
+	for i, b := range res {
+		bound[i] = math.Inf(1)
+		if b.Err == nil {
+			bound[i] = b.ThetaE()
+		}
+		s := post.Summaries[i][k]
+		width[i] = (math.Log(s.Hi68) - math.Log(s.Lo68)) / 2
+	}
+	fig, err := plot.Efficiency(bound, width, plot.EfficiencyOptions{Title: "θE: posterior width against the Cramér-Rao bound"})
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	r.Bounds = &BoundSummary{MedianPrecision: fisher.EfficientPrecision(bound), MedianFractionalDeviation: fisher.EfficientDeviation(bound)}
+	r.Figures = append(r.Figures, Figure{Name: "efficiency", Section: "results", Title: "θE against the information in the images", Plot: fig, SVG: post.N <= maxSVGPoints,
+		Caption: fmt.Sprintf("The 68%% half-width of each test lens's θE posterior (in ln θE) against its Cramér-Rao bound: the smallest standard deviation an unbiased estimator can reach from the lens's pixels with the other parameters of the simulator's image model unknown (lenssbi fisher). On the dashed line a posterior is as narrow as the image allows; above it, wider; below it, narrower than the image alone allows, from what the model learned of the population. An estimator at the bound would score a median precision of %.1f %% and a median fractional deviation of %.1f %% on θE.",
+			100*r.Bounds.MedianPrecision, 100*r.Bounds.MedianFractionalDeviation)})
+	return nil
+}

@@ -28,7 +28,7 @@ const (
 
 // reportFile matches the names of the files a report writes (Write with force
 // replaces these and leaves every other file alone).
-var reportFile = regexp.MustCompile(`^(index\.html|results\.(md|csv)|calibration\.(md|csv)|(recovery|sbc|coverage|tarp|loss)\.(png|svg)|lenses\.png|lens-\d+-(image|marginals|corner)\.(png|svg))$`)
+var reportFile = regexp.MustCompile(`^(index\.html|results\.(md|csv)|calibration\.(md|csv)|(recovery|efficiency|sbc|coverage|tarp|loss)\.(png|svg)|lenses\.png|lens-\d+-(image|marginals|corner)\.(png|svg))$`)
 
 // IsReportFile reports whether name (a base name) is one of the files a
 // report writes.
@@ -249,6 +249,10 @@ func (r *Report) ResultsMarkdown() string {
 	b.WriteString("| Parameter | Median Precision | Median Fractional Deviation | R^2 |\n|:--|--:|--:|--:|\n")
 	for _, p := range r.Results {
 		fmt.Fprintf(&b, "| %s | %s | %s | %.3f |\n", mdEscape(p.Label), pct(p.MedianPrecision), pct(p.MedianFractionalDeviation), p.R2)
+	}
+	if r.Bounds != nil {
+		fmt.Fprintf(&b, "\ntheta_E at the Cramér-Rao bound of every test lens (an unbiased estimator using all the information in the images; `lenssbi fisher`): median precision %s, median fractional deviation %s.\n",
+			pct(r.Bounds.MedianPrecision), pct(r.Bounds.MedianFractionalDeviation))
 	}
 	fmt.Fprintf(&b, "\n%s\n", Definitions())
 	return b.String()

@@ -53,7 +53,7 @@ func TestReport(t *testing.T) {
 		files = append(files, e.Name())
 	}
 	for _, want := range []string{"index.html", "results.md", "results.csv", "calibration.md", "calibration.csv",
-		"recovery.png", "recovery.svg", "sbc.png", "sbc.svg", "coverage.png", "coverage.svg", "tarp.png", "tarp.svg", "loss.png", "loss.svg",
+		"recovery.png", "recovery.svg", "efficiency.png", "efficiency.svg", "sbc.png", "sbc.svg", "coverage.png", "coverage.svg", "tarp.png", "tarp.svg", "loss.png", "loss.svg",
 		"lens-0000-image.png", "lens-0000-marginals.png", "lens-0000-marginals.svg", "lens-0000-corner.png",
 		"lens-0001-corner.png", "lens-0002-corner.png", "lenses.png"} {
 		if !slices.Contains(files, want) {
@@ -89,6 +89,24 @@ func TestReport(t *testing.T) {
 		if frac := float64(ink) / float64(b.Dx()*b.Dy()); frac < 0.005 {
 			t.Errorf("%s is blank: %.4f of its pixels differ from the background", f, frac)
 		}
+	}
+
+	// The Cramér-Rao summary under the results table (a simulated test set).
+	md, err := os.ReadFile(filepath.Join(out, "results.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "theta_E at the Cramér-Rao bound of every test lens") {
+		t.Errorf("results.md lacks the bounds' summary:\n%s", md)
+	}
+
+	// --no-bounds leaves the figure and the summary out.
+	plain := filepath.Join(dir, "plain")
+	if code, _, errs := runCLI(t, "report", "--model", model, "--data", data, "--out", plain, "--samples", "20", "--n", "30", "--no-bounds"); code != 0 {
+		t.Fatalf("report --no-bounds exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(plain, "efficiency.png")); err == nil {
+		t.Error("--no-bounds wrote efficiency.png")
 	}
 
 	// index.html: well-formed, every reference relative and present.
