@@ -104,7 +104,6 @@ type Model struct {
 	pix    float64
 
 	// per-lens state (prepare)
-	sys    System
 	n      int         // padded side
 	margin int         // padding on each side
 	kern   [][]float64 // per band 1-D PSF kernel
@@ -172,10 +171,9 @@ func (m *Model) check(s *System) error {
 		return fmt.Errorf("fisher: system has %d/%d/%d band values (fluxes, conditions), the model %d bands",
 			len(s.LensFlux), len(s.SrcFlux), len(s.Conditions), nb)
 	}
-	v := []float64{s.ThetaE, s.LensX, s.LensY, s.LensE1, s.LensE2, s.Gamma1, s.Gamma2, s.LensRe, s.SrcX, s.SrcY, s.SrcE1, s.SrcE2, s.SrcRe}
-	for i, x := range v {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("fisher: %s is %v", strings.TrimPrefix(shapeNames[i], "ln "), x)
+	for i := range nShape {
+		if f, _ := shapeField(s, i); math.IsNaN(*f) || math.IsInf(*f, 0) {
+			return fmt.Errorf("fisher: %s is %v", strings.TrimPrefix(shapeNames[i], "ln "), *f)
 		}
 	}
 	if !(s.ThetaE > 0) || !(s.LensRe > 0) || !(s.SrcRe > 0) {
@@ -200,7 +198,6 @@ func (m *Model) prepare(s *System) error {
 	if err := m.check(s); err != nil {
 		return err
 	}
-	m.sys = *s
 	nb := len(m.bands)
 	m.kern = make([][]float64, nb)
 	m.perFlx = make([]float64, nb)
@@ -219,8 +216,8 @@ func (m *Model) prepare(s *System) error {
 	// the source's minor-axis scale length (fixed here at the given system).
 	const bn1 = 1.6783469900166612
 	h := s.SrcRe / bn1
-	qs, _ := lensing.E1E2ToQPhi(s.SrcE1, s.SrcE2)
-	hMinor := h * qs
+	qsrc, phs := lensing.E1E2ToQPhi(s.SrcE1, s.SrcE2)
+	hMinor := h * qsrc
 	sup := m.Supersample
 	if sup <= 0 {
 		sup = 8
@@ -237,7 +234,6 @@ func (m *Model) prepare(s *System) error {
 	ss := int(math.Ceil(4 * m.pix / hMinor))
 	ss = max(4, min(ss, 32))
 	lm := m.lensModel(s)
-	qsrc, phs := lensing.E1E2ToQPhi(s.SrcE1, s.SrcE2)
 	cs, sn := math.Cos(phs), math.Sin(phs)
 	ell := func(bx, by float64) float64 { // circularised radius in scale lengths
 		dx, dy := bx-s.SrcX, by-s.SrcY
@@ -251,9 +247,9 @@ func (m *Model) prepare(s *System) error {
 	add := func(i, j, k int, x, y float64) {
 		w := m.pix * m.pix / float64(k*k)
 		for b := 0; b < k; b++ {
-			yy := y + ((float64(b)+0.5)/float64(k)-0.5)*m.pix
+			yy := y + subOffset(b, k, m.pix)
 			for a := 0; a < k; a++ {
-				m.sx = append(m.sx, x+((float64(a)+0.5)/float64(k)-0.5)*m.pix)
+				m.sx = append(m.sx, x+subOffset(a, k, m.pix))
 				m.sy = append(m.sy, yy)
 				m.sw = append(m.sw, w)
 				m.spix = append(m.spix, j*n+i)
@@ -270,7 +266,7 @@ func (m *Model) prepare(s *System) error {
 			near := false
 			for b := 0; b < 4 && !near; b++ {
 				for a := 0; a < 4; a++ {
-					bx, by := lm.RayShoot(x+((float64(a)+0.5)/4-0.5)*m.pix, y+((float64(b)+0.5)/4-0.5)*m.pix)
+					bx, by := lm.RayShoot(x+subOffset(a, 4, m.pix), y+subOffset(b, 4, m.pix))
 					if ell(bx, by) < 12 {
 						near = true
 						break
@@ -287,6 +283,12 @@ func (m *Model) prepare(s *System) error {
 	m.bx = make([]float64, len(m.sx))
 	m.by = make([]float64, len(m.sx))
 	return nil
+}
+
+// subOffset is the offset of sub-pixel a of k from its pixel's centre (the
+// simulator's and light.RenderPixels' grid convention).
+func subOffset(a, k int, pix float64) float64 {
+	return ((float64(a)+0.5)/float64(k) - 0.5) * pix
 }
 
 func (m *Model) lensModel(s *System) lensing.Model {
@@ -331,9 +333,9 @@ func (m *Model) lensLight(s *System, dst []float64) {
 			if ss > 1 && dx*dx+dy*dy < core*core {
 				var v float64
 				for b := 0; b < ss; b++ {
-					yy := y + ((float64(b)+0.5)*inv-0.5)*pix
+					yy := y + subOffset(b, ss, pix)
 					for a := 0; a < ss; a++ {
-						v += prof.Intensity(x+((float64(a)+0.5)*inv-0.5)*pix, yy)
+						v += prof.Intensity(x+subOffset(a, ss, pix), yy)
 					}
 				}
 				dst[j*n+i] = v * area * inv * inv
@@ -400,36 +402,22 @@ func (m *Model) templates(s *System) (src, lens [][]float64) {
 	return src, lens
 }
 
+// shapeField returns the field of s that shape parameter i is, and whether
+// the parameter is its logarithm (theta_E and the radii).
+func shapeField(s *System, i int) (f *float64, isLog bool) {
+	fields := [nShape]*float64{&s.ThetaE, &s.LensX, &s.LensY, &s.LensE1, &s.LensE2, &s.Gamma1, &s.Gamma2, &s.LensRe,
+		&s.SrcX, &s.SrcY, &s.SrcE1, &s.SrcE2, &s.SrcRe}
+	return fields[i], i == pLogThetaE || i == pLogLensRe || i == pLogSrcRe
+}
+
 // shifted returns s with shape parameter i moved by d (in the vector's
 // parametrisation: logs for theta_E and the radii).
 func shifted(s System, i int, d float64) System {
-	switch i {
-	case pLogThetaE:
-		s.ThetaE *= math.Exp(d)
-	case pLensX:
-		s.LensX += d
-	case pLensY:
-		s.LensY += d
-	case pLensE1:
-		s.LensE1 += d
-	case pLensE2:
-		s.LensE2 += d
-	case pGamma1:
-		s.Gamma1 += d
-	case pGamma2:
-		s.Gamma2 += d
-	case pLogLensRe:
-		s.LensRe *= math.Exp(d)
-	case pSrcX:
-		s.SrcX += d
-	case pSrcY:
-		s.SrcY += d
-	case pSrcE1:
-		s.SrcE1 += d
-	case pSrcE2:
-		s.SrcE2 += d
-	case pLogSrcRe:
-		s.SrcRe *= math.Exp(d)
+	f, isLog := shapeField(&s, i)
+	if isLog {
+		*f *= math.Exp(d)
+	} else {
+		*f += d
 	}
 	return s
 }
