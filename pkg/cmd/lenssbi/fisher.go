@@ -80,11 +80,10 @@ func runFisher(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		unit := ""
-		switch {
-		case strings.HasPrefix(name, "ln "):
+		if strings.HasPrefix(name, "ln ") {
 			unit = " (fractional)"
-		case strings.HasSuffix(name, "_X") || strings.HasSuffix(name, "_Y"):
-			unit = " (arcsec)"
+		} else if u := boundUnit(name); u != "" {
+			unit = " (" + u + ")"
 		}
 		fmt.Fprintf(tw, "%s%s\t%.4g\t%.4g\t%.4g\t\n", name, unit, quantiles(per[i], 0.5)[0], quantiles(per[i], 0.16)[0], quantiles(per[i], 0.84)[0])
 	}
@@ -126,8 +125,10 @@ func runFisher(args []string, stdout, stderr io.Writer) error {
 		cols = append(cols, dataset.Column{Name: "KNOWN_" + columnName(name), Unit: boundUnit(name), Description: "bound on " + name + ", others known"})
 	}
 	primary := []dataset.Card{
-		{Key: "CREATOR", Value: "lenssbi " + version.Version, Comment: "software"},
-		{Key: "DATAFILE", Value: shortPath(*data), Comment: "simulated dataset"},
+		{Key: "LENSSBI", Value: version.Version, Comment: "lenssbi version"},
+		{Key: "CREATOR", Value: "lenssbi fisher"},
+		{Key: "DATA", Value: *data, Comment: "simulated dataset"},
+		{Key: "NLENS", Value: len(res)},
 	}
 	if err := dataset.WriteFITS(*out, primary, *force, dataset.TableHDU{Name: "BOUNDS", Comment: "Cramer-Rao bounds, one row per lens", Columns: cols, Data: colData}); err != nil {
 		return err
@@ -142,17 +143,11 @@ func columnName(name string) string {
 	return strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
 }
 
+// boundUnit is the unit of a bound on a fisher parameter: arcsec for
+// positions, none for the rest (logs and ellipticities).
 func boundUnit(name string) string {
 	if strings.HasSuffix(name, "_X") || strings.HasSuffix(name, "_Y") {
 		return "arcsec"
 	}
 	return ""
-}
-
-// shortPath keeps a path within a FITS string value (68 characters).
-func shortPath(p string) string {
-	if len(p) <= 68 {
-		return p
-	}
-	return "..." + p[len(p)-65:]
 }
