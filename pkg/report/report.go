@@ -56,9 +56,12 @@ type Options struct {
 	// (defaults DefaultPValue and DefaultCoverageTolerancePP).
 	PValue, CoverageTolerancePP float64
 	// NoBounds leaves out the figure of theta_E's posterior widths against
-	// the test lenses' Cramér-Rao bounds (made for simulated test sets;
-	// about 20 ms per lens on 2 cores).
+	// the test lenses' Cramér-Rao bounds (made for simulated test sets).
 	NoBounds bool
+	// BoundLenses is how many test lenses (the first ones) the bounds are
+	// computed for: about 70 ms per lens on 2 cores (default 300; negative:
+	// all).
+	BoundLenses int
 }
 
 func (o *Options) defaults() {
@@ -130,6 +133,7 @@ type Verdict struct {
 // every test lens would score on theta_E, in the results table's terms
 // (fisher.EfficientPrecision, fisher.EfficientDeviation).
 type BoundSummary struct {
+	Lenses                                     int // how many (the first test lenses)
 	MedianPrecision, MedianFractionalDeviation float64
 }
 

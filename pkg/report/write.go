@@ -251,8 +251,8 @@ func (r *Report) ResultsMarkdown() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %.3f |\n", mdEscape(p.Label), pct(p.MedianPrecision), pct(p.MedianFractionalDeviation), p.R2)
 	}
 	if r.Bounds != nil {
-		fmt.Fprintf(&b, "\ntheta_E at the Cramér-Rao bound of every test lens (an unbiased estimator using all the information in the images; `lenssbi fisher`): median precision %s, median fractional deviation %s.\n",
-			pct(r.Bounds.MedianPrecision), pct(r.Bounds.MedianFractionalDeviation))
+		fmt.Fprintf(&b, "\ntheta_E at the Cramér-Rao bound (an unbiased estimator using all the information in the images; `lenssbi fisher`), over the first %d test lenses: median precision %s, median fractional deviation %s.\n",
+			r.Bounds.Lenses, pct(r.Bounds.MedianPrecision), pct(r.Bounds.MedianFractionalDeviation))
 	}
 	fmt.Fprintf(&b, "\n%s\n", Definitions())
 	return b.String()
