@@ -128,6 +128,9 @@ type Model struct {
 	spix       []int
 	bx, by     []float64
 	tmp, buf   []float64
+	// bx, by hold the source-plane positions of the samples for raysFor
+	raysFor   lensing.Model
+	raysValid bool
 }
 
 // NewModel prepares a Model. bands must be names of the preset's bands; size
@@ -319,6 +322,7 @@ func (m *Model) prepare(s *System) error {
 	}
 	m.bx = make([]float64, len(m.sx))
 	m.by = make([]float64, len(m.sx))
+	m.raysValid = false
 	return nil
 }
 
@@ -336,13 +340,18 @@ func (m *Model) lensModel(s *System) lensing.Model {
 	}
 }
 
-// source writes the unit-flux lensed source on the padded grid into dst.
+// source writes the unit-flux lensed source on the padded grid into dst. The
+// samples' source-plane positions are kept for the last lens model, so the
+// renders that move only the source reuse them.
 func (m *Model) source(s *System, dst []float64) {
 	clear(dst)
 	lm := m.lensModel(s)
 	q, phi := lensing.E1E2ToQPhi(s.SrcE1, s.SrcE2)
 	prof := light.NewSersic(1, s.SrcRe, 1, q, phi, s.SrcX, s.SrcY)
-	lm.RayShootGrid(m.sx, m.sy, m.bx, m.by)
+	if !m.raysValid || lm != m.raysFor {
+		lm.RayShootGrid(m.sx, m.sy, m.bx, m.by)
+		m.raysFor, m.raysValid = lm, true
+	}
 	for k, p := range m.spix {
 		dst[p] += m.sw[k] * prof.Intensity(m.bx[k], m.by[k])
 	}

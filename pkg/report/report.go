@@ -59,7 +59,7 @@ type Options struct {
 	// the test lenses' Cramér-Rao bounds (made for simulated test sets).
 	NoBounds bool
 	// BoundLenses is how many test lenses (the first ones) the bounds are
-	// computed for: about 70 ms per lens on 2 cores (default 300; negative:
+	// computed for: about 50 ms per lens on 2 cores (default 300; negative:
 	// all).
 	BoundLenses int
 }

@@ -21,7 +21,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	lenses := fs.String("lenses", "0,1,2", "comma-separated indices of the lenses shown one by one")
 	force := fs.Bool("force", false, "replace the report files in an existing, non-empty --out")
 	noBounds := fs.Bool("no-bounds", false, "leave out theta_E's posterior widths against the Cramér-Rao bounds (simulated test sets)")
-	boundLenses := fs.Int("bound-lenses", 300, "compute the Cramér-Rao bounds for the first N test lenses (about 70 ms each on 2 cores; -1: all)")
+	boundLenses := fs.Int("bound-lenses", 300, "compute the Cramér-Rao bounds for the first N test lenses (about 50 ms each on 2 cores; -1: all)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
