@@ -414,8 +414,16 @@ func (m *Model) Render(s *System, dst, variance []float64) error {
 		return fmt.Errorf("fisher: buffers of %d and %d values for %d bands of %d x %d pixels", len(dst), len(variance), len(m.bands), m.size, m.size)
 	}
 	src, lens := m.templates(s)
+	m.expected(s, src, lens, dst, variance)
+	return nil
+}
+
+// expected writes the model cutout of s from its unit templates into mu and,
+// when variance is not nil, the preset's expected variance of each pixel.
+func (m *Model) expected(s *System, src, lens [][]float64, mu, variance []float64) {
+	np := m.size * m.size
 	for b := range m.bands {
-		o := dst[b*np : (b+1)*np]
+		o := mu[b*np : (b+1)*np]
 		for k := range o {
 			o[k] = s.SrcFlux[b]*src[b][k] + s.LensFlux[b]*lens[b][k]
 		}
@@ -426,7 +434,6 @@ func (m *Model) Render(s *System, dst, variance []float64) error {
 			}
 		}
 	}
-	return nil
 }
 
 // templates returns the PSF-convolved unit-flux source and deflector stamps
@@ -522,16 +529,6 @@ func (m *Model) Bound(s *System, data, variance []float32) (Result, error) {
 	return res, nil
 }
 
-// Fisher returns the Fisher matrix of system s in the parametrisation of
-// Names, the weak priors on the source's shape included.
-func (m *Model) Fisher(s *System) (*mat.SymDense, error) {
-	if err := m.prepare(s); err != nil {
-		return nil, err
-	}
-	F, _, _ := m.matrix(s)
-	return F, nil
-}
-
 // matrix returns the Fisher matrix (with the priors), the model cutout and
 // its inverse variance; prepare(s) must have run.
 func (m *Model) matrix(s *System) (F *mat.SymDense, mu, invVar []float64) {
@@ -540,12 +537,9 @@ func (m *Model) matrix(s *System) (F *mat.SymDense, mu, invVar []float64) {
 	src, lens := m.templates(s)
 	mu = make([]float64, nb*np)
 	invVar = make([]float64, nb*np)
-	for b := 0; b < nb; b++ {
-		for k := 0; k < np; k++ {
-			v := s.SrcFlux[b]*src[b][k] + s.LensFlux[b]*lens[b][k]
-			mu[b*np+k] = v
-			invVar[b*np+k] = 1 / (m.perFlx[b]*math.Max(v, 0) + m.bkg[b])
-		}
+	m.expected(s, src, lens, mu, invVar)
+	for k, v := range invVar {
+		invVar[k] = 1 / v
 	}
 
 	// Jacobian: shape parameters by central differences of the unit
