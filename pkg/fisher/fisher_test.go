@@ -431,3 +431,13 @@ func TestSmallSourceConverges(t *testing.T) {
 		t.Errorf("the cap at 32 moves the bound by only %.2f %%: the test cannot tell converged sampling", 100*d)
 	}
 }
+
+// TestThetaEBounds: measured lenses give their fractional theta_E bound,
+// singular ones +Inf.
+func TestThetaEBounds(t *testing.T) {
+	res := []LensResult{{Result: Result{Sigma: []float64{0.03}}}, {Err: ErrSingular}}
+	b := ThetaEBounds(res)
+	if len(b) != 2 || b[0] != 0.03 || !math.IsInf(b[1], 1) {
+		t.Errorf("ThetaEBounds = %v, want [0.03 +Inf]", b)
+	}
+}

@@ -5,6 +5,21 @@ import (
 	"slices"
 )
 
+// ThetaEBounds returns every lens's fractional bound on theta_E
+// (Result.ThetaE), +Inf for a lens whose Fisher matrix is singular (theta_E
+// not measured by the image alone): the widths EfficientDeviation,
+// EfficientPrecision and plot.Efficiency take.
+func ThetaEBounds(res []LensResult) []float64 {
+	out := make([]float64, len(res))
+	for i, r := range res {
+		out[i] = math.Inf(1)
+		if r.Err == nil {
+			out[i] = r.ThetaE()
+		}
+	}
+	return out
+}
+
 // EfficientDeviation returns the median, over lenses, of the fractional
 // deviation |x/x_true - 1| that an efficient unbiased estimator of ln x
 // would make, when lens i's estimate is normal about the truth with standard

@@ -316,12 +316,8 @@ func (r *Report) efficiencyFigure(ds *dataset.Dataset, k int) error {
 	if err != nil {
 		return fmt.Errorf("report: Cramér-Rao bounds: %w", err)
 	}
-	bound, width := make([]float64, nb), make([]float64, nb)
-	for i, b := range res {
-		bound[i] = math.Inf(1)
-		if b.Err == nil {
-			bound[i] = b.ThetaE()
-		}
+	bound, width := fisher.ThetaEBounds(res), make([]float64, nb)
+	for i := range width {
 		s := post.Summaries[i][k]
 		width[i] = (math.Log(s.Hi68) - math.Log(s.Lo68)) / 2
 	}

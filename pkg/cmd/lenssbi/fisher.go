@@ -49,17 +49,15 @@ func runFisher(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	names := fisher.Names(bands)
-	var chi, theta []float64
+	var chi []float64
 	nsing := 0
 	per := make([][]float64, len(names))
 	for _, r := range res {
 		if r.Err != nil {
 			nsing++
-			theta = append(theta, math.Inf(1))
 			continue
 		}
 		chi = append(chi, r.ChiSq)
-		theta = append(theta, r.ThetaE())
 		for i, s := range r.Sigma {
 			per[i] = append(per[i], s)
 		}
@@ -88,6 +86,7 @@ func runFisher(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "%s%s\t%.4g\t%.4g\t%.4g\t\n", name, unit, quantiles(per[i], 0.5)[0], quantiles(per[i], 0.16)[0], quantiles(per[i], 0.84)[0])
 	}
 	tw.Flush()
+	theta := fisher.ThetaEBounds(res)
 	fmt.Fprintf(stdout, "\ntheta_E at the bound (an efficient unbiased estimator, in the reference table's terms): median precision %.1f %%, median fractional deviation %.1f %%\n",
 		100*fisher.EfficientPrecision(theta), 100*fisher.EfficientDeviation(theta))
 	if *out == "" {
