@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -98,15 +99,7 @@ func Efficiency(bound, width []float64, opt EfficiencyOptions) (*Figure, error) 
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortFunc(idx, func(i, j int) int {
-		switch {
-		case b[i] < b[j]:
-			return -1
-		case b[i] > b[j]:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(idx, func(i, j int) int { return cmp.Compare(b[i], b[j]) })
 	bins = min(bins, len(b)/2)
 	run := curve{Style: st.line(st.Color(1), 1.6, nil)}
 	for k := range bins {
